@@ -1,0 +1,250 @@
+"""`cadence`: the command line of the pipeline.
+
+Verbs: generate (sample extracts), run (one month end to end), backfill (several months), demo
+(generate + run the sample month + show where results are), ui (Dagster webserver + daemon),
+status (what the warehouse holds), docs (dbt docs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+from cadence import settings as cadence_settings
+
+
+def _months(start: str, end: str | None) -> list[str]:
+    from orchestration.partitions import partition_key_of
+
+    partition_key_of(start)
+    months, (y, m) = [], map(int, start.split("-"))
+    end = end or start
+    partition_key_of(end)
+    while f"{y:04d}-{m:02d}" <= end:
+        months.append(f"{y:04d}-{m:02d}")
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    if not months:
+        raise SystemExit(f"error: --to {end} is before {start}")
+    return months
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    s = cadence_settings.apply()
+    from cadence.generator import DEFECT_KINDS, generate
+
+    defects: bool | set[str] = False
+    if args.defects is not None:
+        defects = True if args.defects in ("", "all") else set(args.defects.split(","))
+        if isinstance(defects, set) and not defects <= set(DEFECT_KINDS):
+            raise SystemExit(f"error: unknown defect kind(s) {sorted(defects - set(DEFECT_KINDS))}; "
+                             f"known: {', '.join(DEFECT_KINDS)}")
+    landing = Path(args.landing).resolve() if args.landing else s.landing_dir
+    months = _months(args.month, args.to)
+    started = time.perf_counter()
+    generate(landing, months, leads_per_month=args.leads, seed=args.seed, defects=defects,
+             file_format=args.format, progress=lambda msg: print(f"  {msg}", flush=True))
+    print(f"Generated {len(months)} month(s) x {args.leads:,} leads in {time.perf_counter() - started:.1f}s "
+          f"-> {landing}")
+    return 0
+
+
+def run_months(months: list[str]) -> bool:
+    """Materialise the whole asset graph for each month, one after the other, in this process."""
+    cadence_settings.apply()
+    import dagster as dg
+
+    from orchestration.definitions import defs
+    from orchestration.partitions import partition_key_of
+
+    job = defs.resolve_job_def("monthly_audit")
+    ok = True
+    with dg.DagsterInstance.get() as instance:
+        for month in months:
+            print(f"Month {month}: materialising the asset graph", flush=True)
+            started = time.perf_counter()
+            result = job.execute_in_process(
+                partition_key=partition_key_of(month),
+                instance=instance,
+                run_config={"loggers": {"cadence_progress": {}}},
+                raise_on_error=False,
+            )
+            took = time.perf_counter() - started
+            if result.success:
+                print(f"Month {month}: done in {took:.1f}s (run {result.run_id})", flush=True)
+            else:
+                ok = False
+                print(f"Month {month}: FAILED after {took:.1f}s (run {result.run_id})", file=sys.stderr)
+                for event in result.all_events:
+                    if event.is_step_failure and event.step_failure_data:
+                        err = event.step_failure_data.error
+                        msg = err.cause.message if err and err.cause else (err.message if err else "")
+                        print(f"  {event.step_key}: {msg.strip()}", file=sys.stderr)
+    return ok
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    ok = run_months([args.month])
+    print_status()
+    return 0 if ok else 1
+
+
+def cmd_backfill(args: argparse.Namespace) -> int:
+    months = _months(args.start, args.to)
+    print(f"Backfilling {len(months)} month(s): {months[0]} .. {months[-1]}")
+    return 0 if run_months(months) else 1
+
+
+def print_status() -> None:
+    s = cadence_settings.apply()
+    import duckdb
+
+    if not s.duckdb_path.exists():
+        print(f"No warehouse yet at {s.duckdb_path}")
+        return
+    con = duckdb.connect(str(s.duckdb_path), read_only=True)
+    try:
+        tables = con.execute(
+            "select table_schema, table_name, estimated_size from duckdb_tables() "
+            "where table_schema in ('raw', 'staging', 'intermediate', 'marts', 'analytics', 'guardrails') "
+            "and not table_name like '\\_%' escape '\\' order by 1, 2"
+        ).fetchall()
+        print(f"\nWarehouse: {s.duckdb_path}")
+        for schema, table, _ in tables:
+            cols = {r[0] for r in con.execute(
+                "select column_name from duckdb_columns() where schema_name = ? and table_name = ?",
+                [schema, table]).fetchall()}
+            month_col = "_partition_month" if "_partition_month" in cols else (
+                "partition_month" if "partition_month" in cols else None)
+            if month_col:
+                per = con.execute(f'select {month_col}, count(*) from {schema}."{table}" group by 1 order by 1'
+                                  ).fetchall()
+                detail = ", ".join(f"{m}: {n:,}" for m, n in per) or "empty"
+            else:
+                total = con.execute(f'select count(*) from {schema}."{table}"').fetchone()[0]
+                detail = f"{total:,} rows"
+            print(f"  {schema}.{table:<32} {detail}")
+    finally:
+        con.close()
+
+
+def cmd_status(_args: argparse.Namespace) -> int:
+    print_status()
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    s = cadence_settings.apply()
+    month = args.month
+    if not (s.landing_dir / "_manifest" / f"{month}.json").exists():
+        print(f"Generating sample extracts for {month} ({args.leads:,} leads) into {s.landing_dir}")
+        gen = argparse.Namespace(month=month, to=None, leads=args.leads, seed=42, defects=None,
+                                 format="csv", landing=None)
+        cmd_generate(gen)
+    ok = run_months([month])
+    print_status()
+    print(f"""
+Results
+  DuckDB warehouse : {s.duckdb_path}
+  Landing extracts : {s.landing_dir}
+  Reports          : {s.reports_dir}
+  Dagster home     : {s.dagster_home}
+Next
+  Query            : ./run.sh status   (or any DuckDB client, read-only: duckdb -readonly {s.duckdb_path})
+  Dagster UI       : ./run.sh ui   (then open http://127.0.0.1:3000)
+  dbt docs         : ./run.sh docs (then open http://127.0.0.1:8080)""")
+    return 0 if ok else 1
+
+
+def cmd_ui(args: argparse.Namespace) -> int:
+    cadence_settings.apply()
+    from cadence.dbt_manifest import ensure_manifest
+
+    ensure_manifest()
+    exe = Path(sys.executable).with_name("dagster")
+    cmd = [str(exe), "dev", "-w", str(cadence_settings.REPO_ROOT / "workspace.yaml"), "-h", args.host,
+           "-p", str(args.port)]
+    print(f"Dagster UI on http://{args.host}:{args.port} (Ctrl-C to stop)", flush=True)
+    os.chdir(cadence_settings.REPO_ROOT)
+    os.execv(cmd[0], cmd)
+    return 0
+
+
+def cmd_docs(args: argparse.Namespace) -> int:
+    cadence_settings.apply()
+    project = cadence_settings.DBT_PROJECT_DIR
+    exe = str(Path(sys.executable).with_name("dbt"))
+    os.chdir(project)
+    import subprocess
+
+    base = ["--project-dir", str(project), "--profiles-dir", str(project)]
+    if subprocess.call([exe, "docs", "generate", *base]) != 0:
+        return 1
+    print(f"dbt docs written to {project / 'target'}")
+    if args.no_serve:
+        return 0
+    os.execv(exe, [exe, "docs", "serve", *base, "--host", args.host, "--port", str(args.port), "--no-browser"])
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="cadence", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="verb", required=True)
+
+    g = sub.add_parser("generate", help="write sample extracts for one or more months")
+    g.add_argument("--month", default=cadence_settings.DEFAULT_SAMPLE_MONTH, help="first month YYYY-MM")
+    g.add_argument("--to", help="last month YYYY-MM (default: --month)")
+    g.add_argument("--leads", type=int, default=2000, help="leads per month (default 2000)")
+    g.add_argument("--seed", type=int, default=42)
+    g.add_argument("--defects", nargs="?", const="all", default=None,
+                   help="plant defects: all (default when given) or a comma list of kinds")
+    g.add_argument("--format", choices=["csv", "parquet"], default="csv")
+    g.add_argument("--landing", help="landing folder (default: CADENCE_LANDING_DIR)")
+    g.set_defaults(func=cmd_generate)
+
+    r = sub.add_parser("run", help="materialise the whole asset graph for one month")
+    r.add_argument("--month", default=cadence_settings.DEFAULT_SAMPLE_MONTH)
+    r.set_defaults(func=cmd_run)
+
+    b = sub.add_parser("backfill", help="materialise several months, one after the other")
+    b.add_argument("--from", dest="start", required=True, help="first month YYYY-MM")
+    b.add_argument("--to", required=True, help="last month YYYY-MM")
+    b.set_defaults(func=cmd_backfill)
+
+    d = sub.add_parser("demo", help="generate the sample month (if missing), run it and show the results")
+    d.add_argument("--month", default=cadence_settings.DEFAULT_SAMPLE_MONTH)
+    d.add_argument("--leads", type=int, default=2000)
+    d.set_defaults(func=cmd_demo)
+
+    u = sub.add_parser("ui", help="start the Dagster webserver and daemon on 127.0.0.1")
+    u.add_argument("--host", default="127.0.0.1")
+    u.add_argument("--port", type=int, default=3000)
+    u.set_defaults(func=cmd_ui)
+
+    s = sub.add_parser("status", help="list the warehouse tables with rows per month")
+    s.set_defaults(func=cmd_status)
+
+    o = sub.add_parser("docs", help="generate (and serve) the dbt docs")
+    o.add_argument("--host", default="127.0.0.1")
+    o.add_argument("--port", type=int, default=8080)
+    o.add_argument("--no-serve", action="store_true")
+    o.set_defaults(func=cmd_docs)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        return 130
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

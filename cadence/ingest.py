@@ -1,0 +1,294 @@
+"""Load one month of one source's extracts into DuckDB schema ``raw`` (pure logic, no Dagster).
+
+A load replaces exactly one partition: inside one transaction per source, the month's rows of each raw
+table are deleted and the month's files inserted, so a failure leaves every table as it was and other
+months are never touched. Every row carries lineage (file, 1-based data row, file hash, load time, run).
+
+Structurally broken CSV lines (wrong number of fields, unterminated quote) are skipped *and logged* in
+``raw._load_rejects`` with file, line and error, up to ``max_reject_rate`` of the file; beyond that, and
+for every problem that makes the whole file suspect (missing/unknown/duplicated column, undecodable
+bytes, empty or header-only file, no file at all), the load fails with an :class:`IngestError` naming
+the file, the line or column and what is wrong.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import hashlib
+import io
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+from cadence.contract import LINEAGE_COLUMNS, Entity, entities_of
+from cadence.mapping import EntityMapping, column_expressions, quote_ident, quote_literal
+
+
+class IngestError(RuntimeError):
+    """A clear, user-facing load error: which file, which line/column, what is wrong."""
+
+    def __init__(self, file: Path | str, problem: str, *, line: int | None = None, column: str | None = None):
+        self.file, self.problem, self.line, self.column = str(file), problem, line, column
+        where = self.file + (f", line {line}" if line else "") + (f", column {column!r}" if column else "")
+        super().__init__(f"{where}: {problem}")
+
+
+@dataclass
+class FileLoad:
+    path: str
+    sha256: str
+    rows: int
+    rejected: int
+
+
+@dataclass
+class EntityLoad:
+    source: str
+    entity: str
+    table: str
+    rows: int = 0
+    rejected: int = 0
+    files: list[FileLoad] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+RAW_SCHEMA_SQL = """
+create schema if not exists raw;
+create table if not exists raw._load_rejects (
+    _partition_month varchar, source varchar, entity varchar, _source_file varchar,
+    _source_row bigint, line bigint, column_name varchar, error_type varchar, error_message varchar,
+    csv_line varchar, _run_id varchar, _loaded_at timestamp
+);
+create table if not exists raw._loads (
+    _partition_month varchar, source varchar, entity varchar, _source_file varchar, _file_hash varchar,
+    rows_loaded bigint, rows_rejected bigint, _run_id varchar, _loaded_at timestamp
+);
+"""
+
+
+def ensure_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Create schema ``raw``, its bookkeeping tables and one table per contract entity."""
+    con.execute(RAW_SCHEMA_SQL)
+    from cadence.contract import ENTITIES
+
+    for ent in ENTITIES:
+        cols = [f"{quote_ident(c)} varchar" for c in ent.columns]
+        cols += ["_partition_month varchar", "_source_file varchar", "_source_row bigint",
+                 "_file_hash varchar", "_loaded_at timestamp", "_run_id varchar"]
+        con.execute(f"create table if not exists raw.{quote_ident(ent.table)} ({', '.join(cols)})")
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def find_files(month_dir: Path, patterns: tuple[str, ...]) -> list[Path]:
+    found: dict[Path, None] = {}
+    for pattern in patterns:
+        for path in sorted(month_dir.glob(pattern)):
+            if path.is_file():
+                found[path] = None
+    return list(found)
+
+
+def _to_utf8(path: Path, encoding: str, workdir: Path) -> Path:
+    """Return a UTF-8 (no BOM) version of ``path``: the file itself when it already is one, else a
+    transcoded copy. Undecodable bytes raise an IngestError with the line number."""
+    enc = codecs.lookup(encoding).name
+    if enc == "utf-8":
+        with open(path, "rb") as fh:
+            if fh.read(3) != codecs.BOM_UTF8:
+                return path  # DuckDB validates UTF-8 itself and reports the line
+        enc = "utf-8-sig"
+    out = workdir / (path.name + ".utf8.csv")
+    decoder = codecs.getincrementaldecoder(enc)(errors="strict")
+    line, offset = 1, 0
+    with open(path, "rb") as src, open(out, "w", encoding="utf-8", newline="") as dst:
+        for chunk in iter(lambda: src.read(1 << 20), b""):
+            try:
+                text = decoder.decode(chunk)
+            except UnicodeDecodeError as exc:
+                bad_line = line + chunk[: exc.start].count(b"\n")
+                raise IngestError(path, f"bytes {chunk[exc.start:exc.end]!r} at byte {offset + exc.start} "
+                                  f"are not valid {encoding} (declare the file's encoding in "
+                                  f"config/sources.yml: csv.encoding)", line=bad_line) from None
+            line += chunk.count(b"\n")
+            offset += len(chunk)
+            dst.write(text)
+        dst.write(decoder.decode(b"", final=True))
+    return out
+
+
+def _read_header(path: Path, mapping: EntityMapping) -> list[str]:
+    with open(path, encoding="utf-8", errors="replace", newline="") as fh:
+        first = fh.readline()
+    if not first.strip():
+        raise IngestError(path, "the file is empty or its first line is blank (expected a header)")
+    if "\x00" in first:
+        raise IngestError(path, "NUL bytes in the header line", line=1)
+    header = next(csv.reader(io.StringIO(first), delimiter=mapping.delimiter, quotechar=mapping.quote))
+    header = [h.strip() for h in header]
+    if len(header) == 1 and mapping.delimiter not in first:
+        for other in (";", ",", "\t", "|"):
+            if other != mapping.delimiter and other in first:
+                raise IngestError(path, f"the header has one column but contains {other!r}: wrong "
+                                  f"delimiter? (expected {mapping.delimiter!r}; set csv.delimiter in "
+                                  f"config/sources.yml)", line=1)
+    return header
+
+
+def check_columns(path: Path, header: list[str], entity: Entity, mapping: EntityMapping) -> None:
+    """Missing, unknown or duplicated columns are errors naming the file and the column."""
+    seen: set[str] = set()
+    for name in header:
+        if name in seen:
+            raise IngestError(path, "the header repeats this column", line=1, column=name)
+        seen.add(name)
+    expected = {mapping.header_for(c): c for c in entity.columns if mapping.header_for(c) is not None}
+    for export_name, canonical in expected.items():
+        if export_name not in seen:
+            hint = "" if export_name == canonical else f" (mapped from canonical {canonical!r})"
+            raise IngestError(path, f"missing column{hint}; the header has {header}", column=export_name)
+    for name in header:
+        if name not in expected and name not in mapping.ignore_columns:
+            raise IngestError(path, "unknown column: map it in config/sources.yml (columns) or list it "
+                              "in ignore_columns", column=name)
+
+
+def _reader_sql(path: Path, header: list[str], mapping: EntityMapping, fmt: str) -> str:
+    if fmt == "parquet":
+        src = f"read_parquet({quote_literal(str(path))}, file_row_number=true)"
+        return f"(select *, file_row_number + 1 as __row from {src})"
+    cols = "{" + ", ".join(f"{quote_literal(h)}: 'VARCHAR'" for h in header) + "}"
+    return (f"read_csv({quote_literal(str(path))}, auto_detect=false, header=true, "
+            f"delim={quote_literal(mapping.delimiter)}, quote={quote_literal(mapping.quote)}, "
+            f"escape={quote_literal(mapping.quote)}, columns={cols}, strict_mode=true, "
+            f"store_rejects=true, rejects_table='__rejects', rejects_scan='__rejects_scan')")
+
+
+def _load_file(con, path: Path, rel: str, entity: Entity, mapping: EntityMapping, month: str,
+               run_id: str, loaded_at: datetime, workdir: Path) -> FileLoad:
+    fmt = "parquet" if path.suffix.lower() == ".parquet" else "csv"
+    digest = sha256_of(path)
+    if path.stat().st_size == 0:
+        raise IngestError(path, "the file is empty (0 bytes)")
+    if fmt == "parquet":
+        try:
+            header = [r[0] for r in con.execute(
+                f"select name from parquet_schema({quote_literal(str(path))}) where num_children is null"
+            ).fetchall()]
+        except duckdb.Error as exc:
+            raise IngestError(path, f"not a readable Parquet file: {exc}") from None
+        check_columns(path, header, entity, mapping)
+        readable = path
+    else:
+        readable = _to_utf8(path, mapping.encoding, workdir)
+        header = _read_header(readable, mapping)
+        check_columns(path, header, entity, mapping)
+    exprs = column_expressions(entity, mapping)
+    if fmt == "parquet":  # typed Parquet columns become text first, like CSV
+        cast = ", ".join(f"cast({quote_ident(h)} as varchar) as {quote_ident(h)}" for h in header)
+        source = f"(select {cast}, __row from {_reader_sql(readable, header, mapping, fmt)})"
+        row_expr = "__row"
+    else:
+        source = _reader_sql(readable, header, mapping, fmt)
+        row_expr = "row_number() over ()"
+    staged = f"__stage_{entity.table}"
+    try:
+        con.execute(f"create or replace temp table {quote_ident(staged)} as "
+                    f"select {', '.join(exprs)}, {row_expr} as __k from {source}")
+    except duckdb.Error as exc:
+        msg = str(exc).split("\n\n")[0].replace("Invalid Input Error: ", "")
+        raise IngestError(path, f"could not be read: {msg}") from None
+    rows = con.execute(f"select count(*) from {quote_ident(staged)}").fetchone()[0]
+    rejected = 0
+    if fmt == "csv":
+        rejects = con.execute(
+            # DuckDB logs one reject per missing field of a short line: keep one per line.
+            "select line, min(column_name), min(error_type), min(error_message), min(csv_line) "
+            "from __rejects group by line order by line"
+        ).fetchall()
+        con.execute("delete from __rejects; delete from __rejects_scan")
+        rejected = len(rejects)
+        for line, _col, etype, _emsg, _raw in rejects:
+            if str(etype).upper() == "INVALID_UNICODE":
+                raise IngestError(path, f"bytes that are not valid {mapping.encoding} (declare the "
+                                  f"file's encoding in config/sources.yml: csv.encoding)", line=line)
+        if rejected and rows == 0:
+            raise IngestError(path, f"no line could be parsed; first error: {rejects[0][3]}",
+                              line=rejects[0][0])
+        if rejected > max(1, mapping.max_reject_rate * (rows + rejected)):
+            line, _c, _t, emsg, _r = rejects[0]
+            raise IngestError(path, f"{rejected} of {rows + rejected} lines are malformed (more than "
+                              f"max_reject_rate={mapping.max_reject_rate:.1%}); first: {emsg}", line=line)
+        if rejects:
+            con.executemany(
+                "insert into raw._load_rejects values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(month, entity.source, entity.name, rel, line - 1, line, col, etype, emsg, raw_line,
+                  run_id, loaded_at) for line, col, etype, emsg, raw_line in rejects],
+            )
+            # Accepted rows are numbered around the rejected lines: data row = k + rejects before it.
+            con.execute(f"create or replace temp table __rej_rows as select row_number() over (order by line) as j, "
+                        f"line from (values {', '.join(f'({r[0]})' for r in rejects)}) t(line)")
+            con.execute(f"update {quote_ident(staged)} set __k = __k + (select count(*) from __rej_rows "
+                        f"where __rej_rows.line - __rej_rows.j - 1 < {quote_ident(staged)}.__k)")
+    if rows == 0:
+        raise IngestError(path, "the file has a header but no data rows")
+    cols = ", ".join(quote_ident(c) for c in entity.columns)
+    con.execute(
+        f"insert into raw.{quote_ident(entity.table)} ({cols}, {', '.join(LINEAGE_COLUMNS)}) "
+        f"select {cols}, ?, ?, __k, ?, ?, ? from {quote_ident(staged)}",
+        [month, rel, digest, loaded_at, run_id],
+    )
+    con.execute(f"drop table {quote_ident(staged)}")
+    con.execute("insert into raw._loads values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [month, entity.source, entity.name, rel, digest, rows, rejected, run_id, loaded_at])
+    return FileLoad(rel, digest, rows, rejected)
+
+
+def load_source_month(con: duckdb.DuckDBPyConnection, source: str, month: str, landing_dir: Path,
+                      mappings: dict[tuple[str, str], EntityMapping], run_id: str = "manual",
+                      ) -> list[EntityLoad]:
+    """Replace month ``month`` of every raw table of ``source`` with the files under
+    ``landing_dir/<source>/<month>/``, atomically. Raises IngestError; nothing is changed then."""
+    ensure_raw_tables(con)
+    month_dir = landing_dir / source / month
+    loaded_at = datetime.now(UTC).replace(tzinfo=None)
+    results: list[EntityLoad] = []
+    con.execute("begin transaction")
+    try:
+        with tempfile.TemporaryDirectory(prefix="cadence-ingest-") as tmp:
+            for ent in entities_of(source):
+                mapping = mappings[(ent.source, ent.name)]
+                started = time.perf_counter()
+                files = find_files(month_dir, mapping.files)
+                if not files:
+                    raise IngestError(month_dir, f"no {source}/{ent.name} file for month {month} "
+                                      f"(looked for {list(mapping.files)})")
+                con.execute(f"delete from raw.{quote_ident(ent.table)} where _partition_month = ?", [month])
+                for table in ("raw._load_rejects", "raw._loads"):
+                    con.execute(f"delete from {table} where _partition_month = ? and source = ? and entity = ?",
+                                [month, ent.source, ent.name])
+                load = EntityLoad(source, ent.name, f"raw.{ent.table}")
+                for path in files:
+                    rel = str(path.relative_to(landing_dir))
+                    f = _load_file(con, path, rel, ent, mapping, month, run_id, loaded_at, Path(tmp))
+                    load.files.append(f)
+                    load.rows += f.rows
+                    load.rejected += f.rejected
+                load.seconds = time.perf_counter() - started
+                results.append(load)
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    return results

@@ -1,0 +1,171 @@
+"""Field mapping (``config/sources.yml``): how a source's real export maps onto the extract contract.
+
+Pure functions: load and validate the YAML, and turn one entity's mapping plus a file's header into the
+SQL expressions that produce the canonical text columns. Errors name the config file and the key.
+"""
+
+from __future__ import annotations
+
+import codecs
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from cadence.contract import ENTITIES, Entity
+
+
+class MappingError(ValueError):
+    """The field-mapping configuration is invalid."""
+
+
+@dataclass(frozen=True)
+class EntityMapping:
+    files: tuple[str, ...]
+    delimiter: str = ","
+    encoding: str = "utf-8"
+    quote: str = '"'
+    columns: dict[str, str | None] = field(default_factory=dict)
+    ignore_columns: tuple[str, ...] = ()
+    timestamp_format: str | None = None
+    timezone_column: str | None = None
+    timezone: str | None = None
+    decimal: str = "."
+    true_values: tuple[str, ...] = ("true", "1", "yes", "y", "t")
+    false_values: tuple[str, ...] = ("false", "0", "no", "n", "f")
+    max_reject_rate: float = 0.01
+
+    def header_for(self, canonical: str) -> str | None:
+        """The export's header for a canonical column (None: absent from this export by design)."""
+        return self.columns.get(canonical, canonical)
+
+
+def _entity_mapping(where: str, raw: dict[str, Any], entity: Entity) -> EntityMapping:
+    known = {"files", "csv", "columns", "ignore_columns", "timestamps", "decimal", "booleans",
+             "max_reject_rate"}
+    unknown = set(raw) - known
+    if unknown:
+        raise MappingError(f"{where}: unknown key(s) {sorted(unknown)}; allowed: {sorted(known)}")
+    files = raw.get("files") or [f"{entity.name}*.csv", f"{entity.name}*.parquet"]
+    csv_opts = raw.get("csv") or {}
+    encoding = str(csv_opts.get("encoding", "utf-8"))
+    try:
+        codecs.lookup(encoding)
+    except LookupError as exc:
+        raise MappingError(f"{where}.csv.encoding: unknown encoding {encoding!r}") from exc
+    delimiter = str(csv_opts.get("delimiter", ","))
+    if len(delimiter) != 1:
+        raise MappingError(f"{where}.csv.delimiter: must be one character, got {delimiter!r}")
+    columns = raw.get("columns") or {}
+    bad = sorted(set(columns) - set(entity.columns))
+    if bad:
+        raise MappingError(
+            f"{where}.columns: {bad} are not columns of {entity.source}/{entity.name}; "
+            f"canonical columns are {list(entity.columns)}"
+        )
+    for col, header in columns.items():
+        if header is None and col in entity.required:
+            raise MappingError(f"{where}.columns.{col}: a mandatory column cannot be mapped to null")
+    ts = raw.get("timestamps") or {}
+    if ts.get("timezone_column") and ts["timezone_column"] not in entity.columns:
+        raise MappingError(f"{where}.timestamps.timezone_column: {ts['timezone_column']!r} is not a "
+                           f"canonical column of {entity.source}/{entity.name}")
+    booleans = raw.get("booleans") or {}
+    kwargs: dict[str, Any] = {}
+    if booleans:
+        kwargs["true_values"] = tuple(str(v).lower() for v in booleans.get(True, booleans.get("true", [])))
+        kwargs["false_values"] = tuple(str(v).lower() for v in booleans.get(False, booleans.get("false", [])))
+    return EntityMapping(
+        files=tuple(files),
+        delimiter=delimiter,
+        encoding=encoding,
+        quote=str(csv_opts.get("quote", '"')),
+        columns=dict(columns),
+        ignore_columns=tuple(raw.get("ignore_columns") or ()),
+        timestamp_format=ts.get("format"),
+        timezone_column=ts.get("timezone_column"),
+        timezone=ts.get("timezone"),
+        decimal=str(raw.get("decimal", ".")),
+        max_reject_rate=float(raw.get("max_reject_rate", 0.01)),
+        **kwargs,
+    )
+
+
+def load_mapping(path: Path) -> dict[tuple[str, str], EntityMapping]:
+    """Read ``sources.yml``; every contract entity gets a mapping (defaults where the file is silent)."""
+    try:
+        doc = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    except FileNotFoundError as exc:
+        raise MappingError(f"{path}: field-mapping file not found") from exc
+    except yaml.YAMLError as exc:
+        raise MappingError(f"{path}: not valid YAML: {exc}") from exc
+    sources = doc.get("sources") or {}
+    known_sources = {e.source for e in ENTITIES}
+    unknown = set(sources) - known_sources
+    if unknown:
+        raise MappingError(f"{path}: unknown source(s) {sorted(unknown)}; known: {sorted(known_sources)}")
+    result: dict[tuple[str, str], EntityMapping] = {}
+    for entity in ENTITIES:
+        src = sources.get(entity.source) or {}
+        ents = src.get("entities") or {}
+        extra = set(ents) - {e.name for e in ENTITIES if e.source == entity.source}
+        if extra:
+            raise MappingError(f"{path}: sources.{entity.source}.entities: unknown entity {sorted(extra)}")
+        where = f"{path}: sources.{entity.source}.entities.{entity.name}"
+        result[(entity.source, entity.name)] = _entity_mapping(where, ents.get(entity.name) or {}, entity)
+    return result
+
+
+def quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def quote_literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def column_expressions(entity: Entity, mapping: EntityMapping) -> list[str]:
+    """SQL expressions (one per canonical column, aliased) over a relation whose columns are the
+    export's headers, all VARCHAR. Values are trimmed; empty strings become NULL."""
+    exprs: list[str] = []
+    for col in entity.columns:
+        header = mapping.header_for(col)
+        if header is None:
+            exprs.append(f"cast(null as varchar) as {quote_ident(col)}")
+            continue
+        value = f"nullif(trim({quote_ident(header)}), '')"
+        if col in entity.decimals and mapping.decimal != ".":
+            value = f"replace({value}, {quote_literal(mapping.decimal)}, '.')"
+        if col in entity.booleans:
+            trues = ", ".join(quote_literal(v) for v in mapping.true_values) or "''"
+            falses = ", ".join(quote_literal(v) for v in mapping.false_values) or "''"
+            value = (f"case when lower({value}) in ({trues}) then 'true' "
+                     f"when lower({value}) in ({falses}) then 'false' else {value} end")
+        if col in entity.timestamps and mapping.timestamp_format:
+            value = _timestamp_expr(value, entity, mapping)
+        exprs.append(f"{value} as {quote_ident(col)}")
+    return exprs
+
+
+def _timestamp_expr(value: str, entity: Entity, mapping: EntityMapping) -> str:
+    """Local time in a custom format -> ISO 8601 with the zone's offset at that instant (DST-aware).
+
+    A value that does not parse is passed through unchanged, so staging logs it as a bad timestamp
+    instead of the load silently turning it into NULL."""
+    local = f"try_strptime({value}, {quote_literal(mapping.timestamp_format or '')})"
+    if mapping.timezone_column:
+        zone_header = mapping.header_for(mapping.timezone_column) or mapping.timezone_column
+        zone = f"nullif(trim({quote_ident(zone_header)}), '')"
+    elif mapping.timezone:
+        zone = quote_literal(mapping.timezone)
+    else:
+        return f"coalesce(strftime({local}, '%Y-%m-%dT%H:%M:%S'), {value})"
+    valid_zone = f"{zone} in (select name from pg_timezone_names())"
+    offset_min = f"datediff('minute', timezone('UTC', timezone({zone}, {local})), {local})"
+    offset = (f"(case when {offset_min} < 0 then '-' else '+' end) || "
+              f"lpad(cast(abs({offset_min}) // 60 as varchar), 2, '0') || ':' || "
+              f"lpad(cast(abs({offset_min}) % 60 as varchar), 2, '0')")
+    return (f"case when {local} is null then {value} "
+            f"when not ({valid_zone}) then strftime({local}, '%Y-%m-%dT%H:%M:%S') "
+            f"else strftime({local}, '%Y-%m-%dT%H:%M:%S') || {offset} end")

@@ -1,0 +1,97 @@
+"""The environment, resolved in one place.
+
+Every path is absolute. Defaults keep all state under the checkout's git-ignored ``data/`` folder; each
+one can be overridden by an environment variable (the name is given next to it). ``apply()`` exports the
+resolved values so that Dagster, dbt's ``profiles.yml`` and subprocesses all read the same ones.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
+CONFIG_DIR = REPO_ROOT / "config"
+
+#: First month the partitions start at (the sample data and the demo use months after it).
+PARTITIONS_START = "2025-01-01"
+#: The month the demo generates and materialises by default.
+DEFAULT_SAMPLE_MONTH = "2026-10"
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    landing_dir: Path
+    duckdb_path: Path
+    reports_dir: Path
+    dagster_home: Path
+    sources_config: Path
+    scoping_note: Path
+    pii_salt: str
+    duckdb_memory_limit: str
+    duckdb_threads: int
+
+    def as_env(self) -> dict[str, str]:
+        return {
+            "CADENCE_DATA_DIR": str(self.data_dir),
+            "CADENCE_LANDING_DIR": str(self.landing_dir),
+            "CADENCE_DUCKDB_PATH": str(self.duckdb_path),
+            "CADENCE_REPORTS_DIR": str(self.reports_dir),
+            "DAGSTER_HOME": str(self.dagster_home),
+            "CADENCE_SOURCES_CONFIG": str(self.sources_config),
+            "CADENCE_SCOPING_NOTE": str(self.scoping_note),
+            "CADENCE_PII_SALT": self.pii_salt,
+            "CADENCE_DUCKDB_MEMORY_LIMIT": self.duckdb_memory_limit,
+            "CADENCE_DUCKDB_THREADS": str(self.duckdb_threads),
+        }
+
+
+def _path(name: str, default: Path) -> Path:
+    value = os.environ.get(name)
+    return Path(value).expanduser().resolve() if value else default
+
+
+def load() -> Settings:
+    """Read the environment (``CADENCE_*``, ``DAGSTER_HOME``) with the embedded defaults."""
+    data_dir = _path("CADENCE_DATA_DIR", REPO_ROOT / "data")
+    return Settings(
+        data_dir=data_dir,
+        landing_dir=_path("CADENCE_LANDING_DIR", data_dir / "landing"),
+        duckdb_path=_path("CADENCE_DUCKDB_PATH", data_dir / "warehouse" / "cadence.duckdb"),
+        reports_dir=_path("CADENCE_REPORTS_DIR", data_dir / "reports"),
+        dagster_home=_path("DAGSTER_HOME", data_dir / "dagster_home"),
+        sources_config=_path("CADENCE_SOURCES_CONFIG", CONFIG_DIR / "sources.yml"),
+        scoping_note=_path("CADENCE_SCOPING_NOTE", CONFIG_DIR / "scoping_note.yml"),
+        # A demo-safe default; production sets its own secret salt.
+        pii_salt=os.environ.get("CADENCE_PII_SALT", "cadence-demo-salt"),
+        duckdb_memory_limit=os.environ.get("CADENCE_DUCKDB_MEMORY_LIMIT", "4GB"),
+        duckdb_threads=int(os.environ.get("CADENCE_DUCKDB_THREADS", str(os.cpu_count() or 2))),
+    )
+
+
+DAGSTER_YAML = """\
+# Written by cadence (orchestration). Every asset that writes the DuckDB file declares the pool
+# "cadence_duckdb"; DuckDB allows one writer per file, so the pool is limited to one step at a time
+# across all runs (backfills, schedules, UI launches).
+concurrency:
+  pools:
+    default_limit: 1
+telemetry:
+  enabled: false
+"""
+
+
+def apply(settings: Settings | None = None) -> Settings:
+    """Export the resolved settings to ``os.environ`` and create the state folders."""
+    s = settings or load()
+    for key, value in s.as_env().items():
+        os.environ[key] = value
+    for folder in (s.data_dir, s.landing_dir, s.duckdb_path.parent, s.reports_dir, s.dagster_home):
+        folder.mkdir(parents=True, exist_ok=True)
+    dagster_yaml = s.dagster_home / "dagster.yaml"
+    if not dagster_yaml.exists():
+        dagster_yaml.write_text(DAGSTER_YAML)
+    return s

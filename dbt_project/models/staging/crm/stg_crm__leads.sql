@@ -1,0 +1,102 @@
+with source as (
+
+    select * from {{ source('raw', 'crm__leads') }}
+    {{ partition_filter() }}
+
+),
+
+typed as (
+
+    select
+        nullif(trim(lead_id), '') as lead_id,
+        _partition_month as partition_month,
+        {{ to_utc('created_at') }} as created_at,
+        {{ utc_offset_minutes('created_at') }} as created_at_utc_offset_minutes,
+        nullif(trim(lead_timezone), '') as lead_timezone,
+        lower(trim(channel)) as channel,
+        case lower(trim(company_size))
+            when 'smb' then 'SMB' when 'mid' then 'Mid' when 'enterprise' then 'Enterprise'
+            else trim(company_size)
+        end as company_size,
+        case lower(trim(funnel_phase))
+            when 'mql' then 'MQL' when 'sql' then 'SQL' when 'opportunity' then 'opportunity'
+            else trim(funnel_phase)
+        end as funnel_phase,
+        nullif(trim(team), '') as team,
+        nullif(trim(rep_id), '') as rep_id,
+        nullif(trim(account_id), '') as account_id,
+        {{ pii_hash('company_name') }} as company_name_hash,
+        {{ pii_hash('contact_name') }} as contact_name_hash,
+        {{ pii_hash('email') }} as email_hash,
+        {{ pii_hash('phone') }} as phone_hash,
+        try_cast(lead_score as integer) as lead_score,
+        coalesce({{ to_bool('is_vip') }}, false) as is_vip,
+        coalesce({{ to_bool('is_dispute') }}, false) as is_dispute,
+        {{ to_utc('opted_out_at') }} as opted_out_at,
+        {{ to_utc('sql_at') }} as sql_at,
+        created_at as raw_created_at,
+        opted_out_at as raw_opted_out_at,
+        sql_at as raw_sql_at,
+        lead_id as raw_lead_id,
+        lead_timezone as raw_lead_timezone,
+        channel as raw_channel,
+        company_size as raw_company_size,
+        funnel_phase as raw_funnel_phase,
+        rep_id as raw_rep_id,
+        {{ payload_fingerprint(['lead_id', 'created_at', 'lead_timezone', 'channel', 'company_size',
+            'funnel_phase', 'team', 'rep_id', 'account_id', 'company_name', 'contact_name', 'email',
+            'phone', 'lead_score', 'is_vip', 'is_dispute', 'opted_out_at', 'sql_at']) }} as payload_hash,
+        _source_file,
+        _source_row,
+        _file_hash,
+        _loaded_at
+    from source
+
+),
+
+ruled as (
+
+    select
+        *,
+        {{ rule_reason(['lead_id', 'created_at', 'lead_timezone', 'channel', 'company_size',
+            'funnel_phase', 'rep_id'], ['created_at', 'opted_out_at', 'sql_at']) }} as rule_reason
+    from typed
+
+),
+
+{{ apply_exclusions('ruled', 'lead_id') }},
+
+final as (
+
+    select
+        lead_id,
+        partition_month,
+        created_at,
+        created_at_utc_offset_minutes,
+        lead_timezone,
+        channel,
+        company_size,
+        funnel_phase,
+        team,
+        rep_id,
+        account_id,
+        company_name_hash,
+        contact_name_hash,
+        email_hash,
+        phone_hash,
+        lead_score,
+        is_vip,
+        is_dispute,
+        opted_out_at,
+        sql_at,
+        exclusion_reason,
+        exclusion_reason is null as is_kept,
+        _source_file,
+        _source_row,
+        _file_hash,
+        _loaded_at
+    from flagged
+
+)
+
+select * from final

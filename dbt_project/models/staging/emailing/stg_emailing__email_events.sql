@@ -1,0 +1,71 @@
+with source as (
+
+    select * from {{ source('raw', 'emailing__email_events') }}
+    {{ partition_filter() }}
+
+),
+
+typed as (
+
+    select
+        nullif(trim(event_id), '') as event_id,
+        _partition_month as partition_month,
+        nullif(trim(message_id), '') as message_id,
+        nullif(trim(lead_id), '') as lead_id,
+        nullif(trim(rep_id), '') as rep_id,
+        nullif(trim(campaign_id), '') as campaign_id,
+        lower(trim(event_type)) as event_type,
+        {{ to_utc('event_at') }} as event_at,
+        {{ utc_offset_minutes('event_at') }} as event_at_utc_offset_minutes,
+        {{ pii_hash('email_address') }} as email_address_hash,
+        event_id as raw_event_id,
+        message_id as raw_message_id,
+        lead_id as raw_lead_id,
+        event_type as raw_event_type,
+        event_at as raw_event_at,
+        {{ payload_fingerprint(['event_id', 'message_id', 'lead_id', 'rep_id', 'campaign_id', 'event_type',
+            'event_at', 'email_address']) }} as payload_hash,
+        _source_file,
+        _source_row,
+        _file_hash,
+        _loaded_at
+    from source
+
+),
+
+ruled as (
+
+    select
+        *,
+        {{ rule_reason(['event_id', 'message_id', 'lead_id', 'event_type', 'event_at'], ['event_at']) }}
+            as rule_reason
+    from typed
+
+),
+
+{{ apply_exclusions('ruled', 'event_id') }},
+
+final as (
+
+    select
+        event_id,
+        partition_month,
+        message_id,
+        lead_id,
+        rep_id,
+        campaign_id,
+        event_type,
+        event_at,
+        event_at_utc_offset_minutes,
+        email_address_hash,
+        exclusion_reason,
+        exclusion_reason is null as is_kept,
+        _source_file,
+        _source_row,
+        _file_hash,
+        _loaded_at
+    from flagged
+
+)
+
+select * from final

@@ -1,0 +1,69 @@
+with source as (
+
+    select * from {{ source('raw', 'voip__calls') }}
+    {{ partition_filter() }}
+
+),
+
+typed as (
+
+    select
+        nullif(trim(call_id), '') as call_id,
+        _partition_month as partition_month,
+        nullif(trim(lead_id), '') as lead_id,
+        nullif(trim(rep_id), '') as rep_id,
+        {{ to_utc('started_at') }} as started_at,
+        {{ utc_offset_minutes('started_at') }} as started_at_utc_offset_minutes,
+        lower(trim(direction)) as direction,
+        lower(trim(outcome)) as outcome,
+        try_cast(try_cast(duration_seconds as double) as integer) as duration_seconds,
+        {{ pii_hash('phone_number') }} as phone_number_hash,
+        call_id as raw_call_id,
+        lead_id as raw_lead_id,
+        started_at as raw_started_at,
+        outcome as raw_outcome,
+        {{ payload_fingerprint(['call_id', 'lead_id', 'rep_id', 'started_at', 'direction', 'outcome',
+            'duration_seconds', 'phone_number']) }} as payload_hash,
+        _source_file,
+        _source_row,
+        _file_hash,
+        _loaded_at
+    from source
+
+),
+
+ruled as (
+
+    select
+        *,
+        {{ rule_reason(['call_id', 'lead_id', 'started_at', 'outcome'], ['started_at']) }} as rule_reason
+    from typed
+
+),
+
+{{ apply_exclusions('ruled', 'call_id') }},
+
+final as (
+
+    select
+        call_id,
+        partition_month,
+        lead_id,
+        rep_id,
+        started_at,
+        started_at_utc_offset_minutes,
+        direction,
+        outcome,
+        duration_seconds,
+        phone_number_hash,
+        exclusion_reason,
+        exclusion_reason is null as is_kept,
+        _source_file,
+        _source_row,
+        _file_hash,
+        _loaded_at
+    from flagged
+
+)
+
+select * from final

@@ -1,0 +1,18 @@
+"""The single Dagster Definitions: assembles assets, checks, jobs, schedules, sensors and resources."""
+
+import dagster as dg
+
+from assets.dbt import cadence_dbt_models
+from assets.ingestion import ingestion_assets
+from orchestration.jobs import monthly_audit_job
+from orchestration.loggers import progress_logger
+from orchestration.resources import build_resources
+from orchestration.schedules import monthly_audit_schedule
+
+defs = dg.Definitions(
+    assets=[*ingestion_assets, cadence_dbt_models],
+    jobs=[monthly_audit_job],
+    schedules=[monthly_audit_schedule],
+    resources=build_resources(),
+    loggers={"console": dg.colored_console_logger, "cadence_progress": progress_logger},
+)
