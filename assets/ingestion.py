@@ -39,7 +39,8 @@ def build_ingestion_asset(source: str) -> dg.AssetsDefinition:
     ]
 
     @dg.multi_asset(name=f"ingest_{source}", specs=specs, partitions_def=monthly_partitions,
-                    pool=DUCKDB_POOL, description=SOURCE_DESCRIPTIONS[source])
+                    pool=DUCKDB_POOL, description=SOURCE_DESCRIPTIONS[source],
+                    backfill_policy=dg.BackfillPolicy.multi_run(1))
     def _ingest(context: dg.AssetExecutionContext, duckdb: DuckDBResource, paths: CadencePaths):
         month = month_of(context.partition_key)
         mappings = load_mapping(paths.sources_config)

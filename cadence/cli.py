@@ -107,8 +107,8 @@ def print_status() -> None:
     con = duckdb.connect(str(s.duckdb_path), read_only=True)
     try:
         tables = con.execute(
-            "select table_schema, table_name, estimated_size from duckdb_tables() "
-            "where table_schema in ('raw', 'staging', 'intermediate', 'marts', 'analytics', 'guardrails') "
+            "select schema_name, table_name, estimated_size from duckdb_tables() "
+            "where schema_name in ('raw', 'staging', 'intermediate', 'marts', 'analytics', 'guardrails') "
             "and not table_name like '\\_%' escape '\\' order by 1, 2"
         ).fetchall()
         print(f"\nWarehouse: {s.duckdb_path}")
@@ -125,7 +125,7 @@ def print_status() -> None:
             else:
                 total = con.execute(f'select count(*) from {schema}."{table}"').fetchone()[0]
                 detail = f"{total:,} rows"
-            print(f"  {schema}.{table:<32} {detail}")
+            print(f"  {schema + "." + table:<44} {detail}")
     finally:
         con.close()
 

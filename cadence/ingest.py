@@ -220,7 +220,7 @@ def _load_file(con, path: Path, rel: str, entity: Entity, mapping: EntityMapping
         con.execute("delete from __rejects; delete from __rejects_scan")
         rejected = len(rejects)
         for line, _col, etype, _emsg, _raw in rejects:
-            if str(etype).upper() == "INVALID_UNICODE":
+            if "ENCODING" in str(etype).upper() or "UNICODE" in str(etype).upper():
                 raise IngestError(path, f"bytes that are not valid {mapping.encoding} (declare the "
                                   f"file's encoding in config/sources.yml: csv.encoding)", line=line)
         if rejected and rows == 0:

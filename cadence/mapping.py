@@ -35,15 +35,20 @@ class EntityMapping:
     true_values: tuple[str, ...] = ("true", "1", "yes", "y", "t")
     false_values: tuple[str, ...] = ("false", "0", "no", "n", "f")
     max_reject_rate: float = 0.01
+    constants: dict[str, str] = field(default_factory=dict)
+    values: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def header_for(self, canonical: str) -> str | None:
-        """The export's header for a canonical column (None: absent from this export by design)."""
+        """The export's header for a canonical column (None: absent from this export by design or
+        given by a constant)."""
+        if canonical in self.constants:
+            return None
         return self.columns.get(canonical, canonical)
 
 
 def _entity_mapping(where: str, raw: dict[str, Any], entity: Entity) -> EntityMapping:
     known = {"files", "csv", "columns", "ignore_columns", "timestamps", "decimal", "booleans",
-             "max_reject_rate"}
+             "max_reject_rate", "constants", "values"}
     unknown = set(raw) - known
     if unknown:
         raise MappingError(f"{where}: unknown key(s) {sorted(unknown)}; allowed: {sorted(known)}")
@@ -67,6 +72,12 @@ def _entity_mapping(where: str, raw: dict[str, Any], entity: Entity) -> EntityMa
     for col, header in columns.items():
         if header is None and col in entity.required:
             raise MappingError(f"{where}.columns.{col}: a mandatory column cannot be mapped to null")
+    constants = {str(k): str(v) for k, v in (raw.get("constants") or {}).items()}
+    values = {str(k): {str(a): str(b) for a, b in (v or {}).items()} for k, v in (raw.get("values") or {}).items()}
+    for key, block in (("constants", constants), ("values", values)):
+        bad = sorted(set(block) - set(entity.columns))
+        if bad:
+            raise MappingError(f"{where}.{key}: {bad} are not columns of {entity.source}/{entity.name}")
     ts = raw.get("timestamps") or {}
     if ts.get("timezone_column") and ts["timezone_column"] not in entity.columns:
         raise MappingError(f"{where}.timestamps.timezone_column: {ts['timezone_column']!r} is not a "
@@ -88,6 +99,8 @@ def _entity_mapping(where: str, raw: dict[str, Any], entity: Entity) -> EntityMa
         timezone=ts.get("timezone"),
         decimal=str(raw.get("decimal", ".")),
         max_reject_rate=float(raw.get("max_reject_rate", 0.01)),
+        constants=constants,
+        values=values,
         **kwargs,
     )
 
@@ -131,10 +144,16 @@ def column_expressions(entity: Entity, mapping: EntityMapping) -> list[str]:
     exprs: list[str] = []
     for col in entity.columns:
         header = mapping.header_for(col)
-        if header is None:
+        if col in mapping.constants:
+            value = quote_literal(mapping.constants[col])
+        elif header is None:
             exprs.append(f"cast(null as varchar) as {quote_ident(col)}")
             continue
-        value = f"nullif(trim({quote_ident(header)}), '')"
+        else:
+            value = f"nullif(trim({quote_ident(header)}), '')"
+        if col in mapping.values:
+            cases = " ".join(f"when {quote_literal(a)} then {quote_literal(b)}" for a, b in mapping.values[col].items())
+            value = f"(case {value} {cases} else {value} end)"
         if col in entity.decimals and mapping.decimal != ".":
             value = f"replace({value}, {quote_literal(mapping.decimal)}, '.')"
         if col in entity.booleans:
@@ -154,7 +173,9 @@ def _timestamp_expr(value: str, entity: Entity, mapping: EntityMapping) -> str:
     A value that does not parse is passed through unchanged, so staging logs it as a bad timestamp
     instead of the load silently turning it into NULL."""
     local = f"try_strptime({value}, {quote_literal(mapping.timestamp_format or '')})"
-    if mapping.timezone_column:
+    if mapping.timezone_column in mapping.constants:
+        zone = quote_literal(mapping.constants[mapping.timezone_column])
+    elif mapping.timezone_column:
         zone_header = mapping.header_for(mapping.timezone_column) or mapping.timezone_column
         zone = f"nullif(trim({quote_ident(zone_header)}), '')"
     elif mapping.timezone:

@@ -35,7 +35,7 @@ def build_resources() -> dict[str, object]:
         "duckdb": DuckDBResource(
             database=dg.EnvVar("CADENCE_DUCKDB_PATH"),
             connection_config={"memory_limit": s.duckdb_memory_limit, "threads": s.duckdb_threads,
-                               "TimeZone": "UTC"},
+},
         ),
         "dbt": DbtCliResource(project_dir=cadence_dbt_project, profiles_dir=str(cadence_dbt_project.profiles_dir)),
         "paths": CadencePaths(

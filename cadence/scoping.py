@@ -1,0 +1,239 @@
+"""The scoping note of an audit cycle: load and validate it, then turn it into dbt vars.
+
+The note (``config/scoping_note.yml`` by default, or the file named by ``CADENCE_SCOPING_NOTE``) says what
+is audited, what counts as a touch, an effective contact, a response and a conversion, the targets and
+who owns the audit. Every key is optional (``DEFAULTS``); unknown keys and bad values fail with an error
+naming the file and the key. The *resolved* note (defaults filled in) is what dbt stores with a month's
+results, with its SHA-256 as the version: the same definitions always give the same version.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+CHANNELS = ("inbound", "outbound", "partner")
+COMPANY_SIZES = ("SMB", "Mid", "Enterprise")
+FUNNEL_PHASES = ("MQL", "SQL", "opportunity")
+TOUCH_CHANNELS = ("call", "email", "meeting", "other")
+SEGMENT_COLUMNS = {"channel": CHANNELS, "company_size": COMPANY_SIZES, "funnel_phase": FUNNEL_PHASES}
+#: Thresholds a `segment_thresholds` entry may override.
+SEGMENT_OVERRIDABLE = ("ttf_target_hours", "min_touches", "min_touches_days", "max_touches_per_day",
+                       "max_emails_per_day")
+
+
+class ScopingNoteError(ValueError):
+    """A scoping note that cannot be used; the message names the file and the key."""
+
+
+Check = Callable[[Any, str], Any]
+
+
+def _fail(key: str, problem: str, value: Any) -> None:
+    raise ScopingNoteError(f"{key}: {problem} (got {value!r})")
+
+
+def _text(value: Any, key: str) -> str:
+    if isinstance(value, bool) or not isinstance(value, str | int | float) or not str(value).strip():
+        _fail(key, "must be a non-empty text", value)
+    return str(value).strip()
+
+
+def _texts(value: Any, key: str) -> list[str]:
+    if not isinstance(value, list):
+        _fail(key, "must be a list of texts", value)
+    return [_text(v, f"{key}[{i}]") for i, v in enumerate(value)]
+
+
+def _flag(value: Any, key: str) -> bool:
+    if not isinstance(value, bool):
+        _fail(key, "must be true or false", value)
+    return value
+
+
+def _number(low: float, high: float, integer: bool = False) -> Check:
+    def check(value: Any, key: str) -> float | int:
+        kind = int if integer else (int, float)
+        if isinstance(value, bool) or not isinstance(value, kind) or not low <= value <= high:
+            _fail(key, f"must be {'an integer' if integer else 'a number'} between {low} and {high}", value)
+        return value
+    return check
+
+
+def _choice(*options: str) -> Check:
+    def check(value: Any, key: str) -> str:
+        if value not in options:
+            _fail(key, f"must be one of {', '.join(options)}", value)
+        return value
+    return check
+
+
+def _subset(options: tuple[str, ...]) -> Check:
+    def check(value: Any, key: str) -> list[str]:
+        if not isinstance(value, list) or not value or any(v not in options for v in value) \
+                or len(set(value)) != len(value):
+            _fail(key, f"must be a non-empty list of distinct values among {', '.join(options)}", value)
+        return list(value)
+    return check
+
+
+# (check, default) per key; nested dicts are sections. The default file config/scoping_note.yml repeats these.
+SCHEMA: dict[str, Any] = {
+    "cycle": (_text, "default"),
+    "decision": (_text, "Set cadence thresholds per segment (minimum touches, daily cap, TTF target)"),
+    "scope": {"channels": (_subset(CHANNELS), list(CHANNELS)),
+              "company_sizes": (_subset(COMPANY_SIZES), list(COMPANY_SIZES)),
+              "funnel_phases": (_subset(FUNNEL_PHASES), list(FUNNEL_PHASES))},
+    "attribution_window_days": (_number(1, 365, integer=True), 30),
+    "touches": {"channels": (_subset(TOUCH_CHANNELS), ["call", "email"]), "inbound_calls": (_flag, True)},
+    "contact": {"call": (_choice("attempted", "connected", "conversation"), "attempted"),
+                "email": (_choice("sent", "delivered", "opened", "clicked", "replied"), "delivered"),
+                "meeting": (_choice("booked", "held", "never"), "held")},
+    "response": {"call": (_choice("connected", "conversation", "never"), "connected"),
+                 "email": (_choice("opened", "clicked", "replied", "never"), "replied"),
+                 "meeting": (_choice("booked", "held", "never"), "held")},
+    "conversion": (_choice("sql", "opportunity", "won"), "opportunity"),
+    "thresholds": {
+        "ttf_target_hours": (_number(0, 24 * 365), 2),
+        "min_touches": (_number(0, 1000, integer=True), 4),
+        "min_touches_days": (_number(1, 365, integer=True), 10),
+        "max_touches_per_day": (_number(1, 1000, integer=True), 3),
+        "max_emails_per_day": (_number(1, 1000, integer=True), 2),
+        "non_response_limit": (_number(1, 1000, integer=True), 5),
+        "cool_down_days": (_number(0, 365, integer=True), 7),
+        "conversation_min_seconds": (_number(0, 86_400, integer=True), 60),
+        "calling_hours": {"start": (_number(0, 23, integer=True), 9), "end": (_number(1, 24, integer=True), 17)},
+        "complaint_rate_max": (_number(0, 1), 0.002),
+        "unsubscribe_rate_max": (_number(0, 1), 0.005),
+        "bounce_rate_max": (_number(0, 1), 0.05),
+    },
+    "segment_thresholds": (None, [
+        {"match": {"channel": "inbound", "company_size": "SMB"},
+         "min_touches": 4, "min_touches_days": 10, "ttf_target_hours": 2, "max_emails_per_day": 2},
+        {"match": {"channel": "outbound", "company_size": "Mid"},
+         "min_touches": 6, "min_touches_days": 14, "ttf_target_hours": 24},
+        {"match": {"company_size": "Enterprise"}, "min_touches": 8, "min_touches_days": 21, "ttf_target_hours": 24},
+    ]),
+    "owners": {"responsible": (_text, "Sales Ops / RevOps"), "accountable": (_text, "Head of Sales"),
+               "consulted": (_texts, ["Data analyst", "Sales managers", "Support / Legal"]),
+               "informed": (_texts, ["Sales teams", "Support"])},
+}
+
+
+def _resolve(schema: Mapping[str, Any], given: Any, prefix: str) -> dict[str, Any]:
+    if given is None:
+        given = {}
+    if not isinstance(given, Mapping):
+        _fail(prefix.rstrip(".") or "the note", "must be a mapping of keys to values", given)
+    unknown = sorted(set(given) - set(schema))
+    if unknown:
+        _fail(f"{prefix}{unknown[0]}", f"unknown key; known keys here: {', '.join(schema)}", given[unknown[0]])
+    out = {}
+    for key, spec in schema.items():
+        path = f"{prefix}{key}"
+        if isinstance(spec, dict):
+            out[key] = _resolve(spec, given.get(key), f"{path}.")
+        elif key not in given:
+            out[key] = copy.deepcopy(spec[1])
+        elif key == "segment_thresholds":
+            out[key] = _segment_thresholds(given[key], path)
+        else:
+            out[key] = spec[0](given[key], path)
+    return out
+
+
+def _segment_thresholds(value: Any, path: str) -> list[dict[str, Any]]:
+    if not isinstance(value, list):
+        _fail(path, "must be a list of {match: {...}, <threshold>: value} entries", value)
+    checks = SCHEMA["thresholds"]
+    entries = []
+    for i, entry in enumerate(value):
+        where = f"{path}[{i}]"
+        if not isinstance(entry, Mapping) or not isinstance(entry.get("match"), Mapping) or not entry["match"]:
+            _fail(f"{where}.match", "each entry needs a non-empty match on channel/company_size/funnel_phase",
+                  entry)
+        match = {}
+        for col, val in entry["match"].items():
+            if col not in SEGMENT_COLUMNS:
+                _fail(f"{where}.match.{col}", f"unknown segment column; use {', '.join(SEGMENT_COLUMNS)}", val)
+            match[col] = _choice(*SEGMENT_COLUMNS[col])(val, f"{where}.match.{col}")
+        overrides = {k: v for k, v in entry.items() if k != "match"}
+        for key, val in overrides.items():
+            if key not in SEGMENT_OVERRIDABLE:
+                _fail(f"{where}.{key}", f"not overridable per segment; use {', '.join(SEGMENT_OVERRIDABLE)}", val)
+            overrides[key] = checks[key][0](val, f"{where}.{key}")
+        entries.append({"match": match, **overrides})
+    return entries
+
+
+@dataclass(frozen=True)
+class ScopingNote:
+    """A validated, resolved scoping note (every key present)."""
+
+    values: dict[str, Any]
+    source: str = "<defaults>"
+
+    @property
+    def json(self) -> str:
+        """Canonical JSON (sorted keys): what is stored and hashed."""
+        return json.dumps(self.values, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+    @property
+    def version(self) -> str:
+        return hashlib.sha256(self.json.encode("utf-8")).hexdigest()
+
+    def __getitem__(self, key: str) -> Any:
+        return self.values[key]
+
+
+def parse_scoping_note(data: Any, source: str = "<dict>") -> ScopingNote:
+    """Validate a note given as a mapping (e.g. parsed YAML) and fill in the defaults."""
+    try:
+        values = _resolve(SCHEMA, data, "")
+        hours = values["thresholds"]["calling_hours"]
+        if hours["start"] >= hours["end"]:
+            _fail("thresholds.calling_hours", "start must be before end", hours)
+    except ScopingNoteError as exc:
+        raise ScopingNoteError(f"{source}: {exc}") from None
+    return ScopingNote(values=values, source=source)
+
+
+def load_scoping_note(path: str | Path) -> ScopingNote:
+    """Read and validate a scoping note YAML file."""
+    path = Path(path)
+    if not path.is_file():
+        raise ScopingNoteError(f"{path}: scoping note not found (set CADENCE_SCOPING_NOTE to an existing file)")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ScopingNoteError(f"{path}: not valid YAML: {exc}") from None
+    return parse_scoping_note(data, str(path))
+
+
+def dbt_vars(note: ScopingNote) -> dict[str, Any]:
+    """The dbt vars of a note (flat, JSON-serialisable; defaults in dbt_project.yml `vars:`)."""
+    v, t = note.values, note.values["thresholds"]
+    return {
+        "scoping_note_json": note.json,
+        "scoping_note_version": note.version,
+        "audited_channels": v["scope"]["channels"],
+        "audited_company_sizes": v["scope"]["company_sizes"],
+        "audited_funnel_phases": v["scope"]["funnel_phases"],
+        "attribution_window_days": v["attribution_window_days"],
+        "touch_channels": v["touches"]["channels"],
+        "count_inbound_calls": v["touches"]["inbound_calls"],
+        **{f"contact_{k}": val for k, val in v["contact"].items()},
+        **{f"response_{k}": val for k, val in v["response"].items()},
+        "conversion_stage": v["conversion"],
+        **{k: val for k, val in t.items() if k != "calling_hours"},
+        "calling_hours_start": t["calling_hours"]["start"],
+        "calling_hours_end": t["calling_hours"]["end"],
+        "segment_thresholds": v["segment_thresholds"],
+    }
