@@ -125,7 +125,7 @@ def print_status() -> None:
             else:
                 total = con.execute(f'select count(*) from {schema}."{table}"').fetchone()[0]
                 detail = f"{total:,} rows"
-            print(f"  {schema + "." + table:<44} {detail}")
+            print(f"  {schema + '.' + table:<44} {detail}")
     finally:
         con.close()
 
