@@ -35,7 +35,8 @@ ensure_uv() {
 sync() {
   ensure_uv
   local py; py=$(find_python)
-  "$TOOLS/bin/uv" sync --frozen --python "$(command -v "$py")" "$@" >&2
+  echo "Syncing the locked environment (.venv) ..." >&2
+  "$TOOLS/bin/uv" sync --quiet --frozen --python "$(command -v "$py")" "$@" >&2
 }
 
 verb="${1:-demo}"; shift || true

@@ -17,6 +17,9 @@ CONFIG_DIR = REPO_ROOT / "config"
 
 #: First month the partitions start at (the sample data and the demo use months after it).
 PARTITIONS_START = "2025-01-01"
+#: Paths derived from CADENCE_DATA_DIR unless set themselves (tests reset them when they move the data dir).
+DERIVED_ENV = ("CADENCE_LANDING_DIR", "CADENCE_DUCKDB_PATH", "CADENCE_REPORTS_DIR", "CADENCE_PUBLISH_DIR",
+               "DAGSTER_HOME")
 #: The month the demo generates and materialises by default.
 DEFAULT_SAMPLE_MONTH = "2026-10"
 
@@ -27,6 +30,7 @@ class Settings:
     landing_dir: Path
     duckdb_path: Path
     reports_dir: Path
+    publish_dir: Path
     dagster_home: Path
     sources_config: Path
     scoping_note: Path
@@ -40,6 +44,7 @@ class Settings:
             "CADENCE_LANDING_DIR": str(self.landing_dir),
             "CADENCE_DUCKDB_PATH": str(self.duckdb_path),
             "CADENCE_REPORTS_DIR": str(self.reports_dir),
+            "CADENCE_PUBLISH_DIR": str(self.publish_dir),
             "DAGSTER_HOME": str(self.dagster_home),
             "CADENCE_SOURCES_CONFIG": str(self.sources_config),
             "CADENCE_SCOPING_NOTE": str(self.scoping_note),
@@ -62,6 +67,7 @@ def load() -> Settings:
         landing_dir=_path("CADENCE_LANDING_DIR", data_dir / "landing"),
         duckdb_path=_path("CADENCE_DUCKDB_PATH", data_dir / "warehouse" / "cadence.duckdb"),
         reports_dir=_path("CADENCE_REPORTS_DIR", data_dir / "reports"),
+        publish_dir=_path("CADENCE_PUBLISH_DIR", data_dir / "published"),
         dagster_home=_path("DAGSTER_HOME", data_dir / "dagster_home"),
         sources_config=_path("CADENCE_SOURCES_CONFIG", CONFIG_DIR / "sources.yml"),
         scoping_note=_path("CADENCE_SCOPING_NOTE", CONFIG_DIR / "scoping_note.yml"),
@@ -89,7 +95,8 @@ def apply(settings: Settings | None = None) -> Settings:
     s = settings or load()
     for key, value in s.as_env().items():
         os.environ[key] = value
-    for folder in (s.data_dir, s.landing_dir, s.duckdb_path.parent, s.reports_dir, s.dagster_home):
+    for folder in (s.data_dir, s.landing_dir, s.duckdb_path.parent, s.reports_dir, s.publish_dir,
+                   s.dagster_home):
         folder.mkdir(parents=True, exist_ok=True)
     dagster_yaml = s.dagster_home / "dagster.yaml"
     if not dagster_yaml.exists():

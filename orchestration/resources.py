@@ -21,10 +21,19 @@ class CadencePaths(dg.ConfigurableResource):
     landing_dir: str
     sources_config: str
     reports_dir: str
+    publish_dir: str
 
     @property
     def landing(self) -> Path:
         return Path(self.landing_dir)
+
+    @property
+    def reports(self) -> Path:
+        return Path(self.reports_dir)
+
+    @property
+    def published(self) -> Path:
+        return Path(self.publish_dir)
 
 
 def build_resources() -> dict[str, object]:
@@ -42,5 +51,6 @@ def build_resources() -> dict[str, object]:
             landing_dir=dg.EnvVar("CADENCE_LANDING_DIR"),
             sources_config=dg.EnvVar("CADENCE_SOURCES_CONFIG"),
             reports_dir=dg.EnvVar("CADENCE_REPORTS_DIR"),
+            publish_dir=dg.EnvVar("CADENCE_PUBLISH_DIR"),
         ),
     }

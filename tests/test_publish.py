@@ -1,0 +1,89 @@
+"""The published BI file: opened by a real older DuckDB client, and read in a loop by a separate process
+during a full run and a rerun without a single error or a half-published state."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from cadence import cli
+
+pytestmark = pytest.mark.integration
+
+READER = r"""
+import json, sys, time, duckdb
+path, out, stop = sys.argv[1], sys.argv[2], sys.argv[3]
+import os
+with open(out, "w") as fh:
+    while not os.path.exists(stop):
+        rec = {"t": time.time()}
+        try:
+            con = duckdb.connect(path, read_only=True)
+            try:
+                rec["leads"] = dict(con.execute(
+                    "select partition_month, count(*) from bi.lead_cadence group by 1").fetchall())
+                rec["kpi_leads"] = dict(con.execute(
+                    "select partition_month, leads from bi.segment_kpis where segment_level = 'all'").fetchall())
+                rec["run_id"] = con.execute("select run_id from bi._publication").fetchone()[0]
+            finally:
+                con.close()
+        except Exception as exc:  # every error counts
+            rec["error"] = f"{type(exc).__name__}: {exc}"
+        fh.write(json.dumps(rec) + "\n")
+        fh.flush()
+        time.sleep(0.05)
+"""
+
+
+@pytest.fixture(scope="module")
+def two_months(module_data_dir):
+    root = module_data_dir
+    assert cli.main(["generate", "--month", "2026-09", "--to", "2026-10", "--leads", "500", "--seed", "3"]) == 0
+    assert cli.run_months(["2026-09"])
+    return root
+
+
+def test_published_file_opens_in_an_older_duckdb_client(two_months):
+    bi = two_months / "published" / "cadence_bi.duckdb"
+    cli_exe = Path(sys.executable).with_name("duckdb")  # duckdb-cli 1.5.6 from PyPI: an older engine
+    out = subprocess.run([str(cli_exe), "-readonly", "-csv", str(bi),
+                          "select count(*) as n from bi.lead_cadence where partition_month = '2026-09'"],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == ["n", "500"]
+    con = duckdb.connect(str(bi), read_only=True)
+    comments = con.execute("select count(*) from duckdb_columns() where table_name = 'fct_lead_cadence' "
+                           "and comment is not null").fetchone()[0]
+    con.close()
+    assert comments > 10  # dbt descriptions travel as column comments
+
+
+def test_reader_never_errors_nor_sees_a_mix_during_run_and_rerun(two_months, tmp_path):
+    bi = two_months / "published" / "cadence_bi.duckdb"
+    log, stop = tmp_path / "reads.jsonl", tmp_path / "stop"
+    reader = subprocess.Popen([sys.executable, "-c", READER, str(bi), str(log), str(stop)])
+    try:
+        time.sleep(1.0)
+        assert cli.run_months(["2026-10"])
+        assert cli.run_months(["2026-10"])
+        time.sleep(1.0)
+    finally:
+        stop.touch()
+        reader.wait(timeout=60)
+    reads = [json.loads(line) for line in log.read_text().splitlines()]
+    errors = [r["error"] for r in reads if "error" in r]
+    assert not errors, errors[:3]
+    assert len(reads) > 20
+    seen = set()
+    for r in reads:
+        assert r["leads"] == r["kpi_leads"], r  # every table of one read comes from one publication
+        assert r["leads"] in ({"2026-09": 500}, {"2026-09": 500, "2026-10": 500}), r
+        seen.add(tuple(sorted(r["leads"])))
+    assert seen == {("2026-09",), ("2026-09", "2026-10")}  # it saw the old state and the new one
+    assert len({r["run_id"] for r in reads}) == 3
