@@ -1,17 +1,18 @@
 """dbt models as Dagster assets (staging, intermediate, marts), partitioned by month.
 
-Each partition runs one `dbt build` with the month passed as vars (`partition_month`, `min_date`,
-`max_date`): incremental models replace that month only. dbt tests become asset checks.
+Each partition runs one `dbt build`: the month goes to the run-context table read by the models'
+partition macros, the scoping note's values go as (constant) vars, incremental models replace that month
+only, and dbt tests become asset checks. See cadence/dbt_manifest.py for why the month is not a var.
 """
 
-
-import json
 from collections.abc import Mapping
 from typing import Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
+from dagster_duckdb import DuckDBResource
 
+from cadence.dbt_manifest import build_args, write_run_context
 from orchestration.dbt_project import cadence_dbt_project
 from orchestration.partitions import dbt_vars, month_of, monthly_partitions
 from orchestration.resources import DUCKDB_POOL
@@ -35,6 +36,9 @@ class CadenceDbtTranslator(DagsterDbtTranslator):
     backfill_policy=dg.BackfillPolicy.multi_run(1),
     pool=DUCKDB_POOL,
 )
-def cadence_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+def cadence_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, duckdb: DuckDBResource):
+    args = build_args()  # validates the scoping note before anything is written
     month = month_of(context.partition_key)
-    yield from dbt.cli(["build", "--vars", json.dumps(dbt_vars(month))], context=context).stream()
+    with duckdb.get_connection() as con:
+        write_run_context(con, dbt_vars(month), context.run_id)
+    yield from dbt.cli(["build", *args], context=context).stream()

@@ -1,18 +1,47 @@
-"""Keep dbt's manifest current without paying a `dbt parse` at every load or step.
+"""How the pipeline calls dbt, kept cheap: one parse, constant vars, the month in a run-context table.
 
-The manifest is parsed once (about 5 s) and reused until a file of the dbt project changes.
+- The manifest is parsed once (about 5 s) and reused until a file of the dbt project or the scoping note
+  changes (`ensure_manifest`).
+- Every `dbt build` gets the same vars (the scoping note's, `invocation_vars`), so dbt's partial parsing
+  stays valid across months. The month being built is written to `main._cadence_run_context` just before
+  the build (`write_run_context`) and read by the models' partition macros (macros/partition.sql).
+- dbt unit tests are run by the test suite (tests/test_dbt_unit.py), not by every monthly build.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
+from typing import Any
 
 from cadence import settings as cadence_settings
+from cadence.scoping import dbt_vars, load_scoping_note
 
 
-def _newest_source_mtime(project_dir: Path) -> float:
-    newest = 0.0
+def invocation_vars(scoping_note: Path | None = None) -> dict[str, Any]:
+    """The vars of every dbt invocation: the scoping note's (validated: a bad note fails here, early)."""
+    path = scoping_note or cadence_settings.load().scoping_note
+    return dbt_vars(load_scoping_note(path))
+
+
+def build_args(scoping_note: Path | None = None) -> list[str]:
+    """Arguments of the monthly `dbt build` (after the command)."""
+    return ["--vars", json.dumps(invocation_vars(scoping_note), sort_keys=True),
+            "--exclude-resource-type", "unit_test"]
+
+
+def write_run_context(con, partition_vars: dict[str, str], run_id: str) -> None:
+    """Tell the dbt models which month they build (read by macros/partition.sql)."""
+    con.execute(
+        "create or replace table main._cadence_run_context as select ?::varchar as partition_month, "
+        "?::date as min_date, ?::date as max_date, ?::varchar as run_id, now()::timestamp as written_at",
+        [partition_vars["partition_month"], partition_vars["min_date"], partition_vars["max_date"], run_id],
+    )
+
+
+def _newest_source_mtime(project_dir: Path, scoping_note: Path) -> float:
+    newest = scoping_note.stat().st_mtime if scoping_note.exists() else 0.0
     for folder in ("models", "macros", "tests", "seeds", "snapshots"):
         root = project_dir / folder
         if root.exists():
@@ -26,25 +55,36 @@ def _newest_source_mtime(project_dir: Path) -> float:
     return newest
 
 
-def manifest_is_stale(project_dir: Path) -> bool:
+def _stamp(project_dir: Path) -> Path:
+    return project_dir / "target" / "cadence_parse_vars.json"
+
+
+def manifest_is_stale(project_dir: Path, scoping_note: Path) -> bool:
     manifest = project_dir / "target" / "manifest.json"
-    return not manifest.exists() or manifest.stat().st_mtime < _newest_source_mtime(project_dir)
+    if not manifest.exists() or not _stamp(project_dir).exists():
+        return True
+    if _stamp(project_dir).read_text() != str(scoping_note):
+        return True
+    return manifest.stat().st_mtime < _newest_source_mtime(project_dir, scoping_note)
 
 
 def ensure_manifest(project_dir: Path = cadence_settings.DBT_PROJECT_DIR) -> Path:
-    """Run `dbt parse` in-process when the manifest is missing or older than the project's files."""
+    """Run `dbt parse` in-process (with the monthly build's vars, so its partial-parse file is reused by
+    every build) when the manifest is missing or older than the project's files or the scoping note."""
+    s = cadence_settings.apply()
     manifest = project_dir / "target" / "manifest.json"
-    if manifest_is_stale(project_dir):
-        cadence_settings.apply()
+    if manifest_is_stale(project_dir, s.scoping_note):
         from dbt.cli.main import dbtRunner
 
+        args = ["parse", "--quiet", "--project-dir", str(project_dir), "--profiles-dir", str(project_dir),
+                "--vars", json.dumps(invocation_vars(s.scoping_note), sort_keys=True)]
         cwd = os.getcwd()
         try:
             os.chdir(project_dir)
-            result = dbtRunner().invoke(["parse", "--quiet", "--project-dir", str(project_dir),
-                                         "--profiles-dir", str(project_dir)])
+            result = dbtRunner().invoke(args)
         finally:
             os.chdir(cwd)
         if not result.success:
             raise RuntimeError(f"dbt parse failed in {project_dir}: {result.exception}")
+        _stamp(project_dir).write_text(str(s.scoping_note))
     return manifest

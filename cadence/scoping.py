@@ -27,6 +27,9 @@ SEGMENT_COLUMNS = {"channel": CHANNELS, "company_size": COMPANY_SIZES, "funnel_p
 #: Thresholds a `segment_thresholds` entry may override.
 SEGMENT_OVERRIDABLE = ("ttf_target_hours", "min_touches", "min_touches_days", "max_touches_per_day",
                        "max_emails_per_day")
+#: Lead flags (fct_lead_cadence columns) the analytics may use for exceptions and cluster candidates.
+LEAD_FLAGS = ("is_vip", "is_dispute", "is_hot_lead", "is_opted_out")
+X_MEASURES = ("touches_in_window", "touches_before_conversion")
 
 
 class ScopingNoteError(ValueError):
@@ -84,6 +87,42 @@ def _subset(options: tuple[str, ...]) -> Check:
     return check
 
 
+def _increasing(low: float, high: float) -> Check:
+    def check(value: Any, key: str) -> list[float]:
+        if not isinstance(value, list) or not value or any(
+                isinstance(v, bool) or not isinstance(v, int | float) or not low < v <= high for v in value) \
+                or sorted(set(value)) != value:
+            _fail(key, f"must be a non-empty increasing list of numbers in ({low}, {high}]", value)
+        return list(value)
+    return check
+
+
+#: Guardrail rules (issue #6; cadence.guardrails): default severity and corrective action of each rule.
+GUARDRAIL_RULES = {
+    "opt_out_contact": ("critical", "Stop every sequence for the lead now; remove it from call lists and campaigns "
+                                    "and check that opt-outs sync between CRM, dialler and e-mailing tool."),
+    "cool_down_breach": ("high", "Pause leads after the non-response limit for the whole cool-down; enforce the "
+                                 "pause in the sequencing tool."),
+    "email_daily_cap": ("medium", "Lower the daily e-mail cap of the sequence and spread e-mails over days."),
+    "touch_daily_cap": ("medium", "Spread touches over days; respect the segment's daily cap."),
+    "enterprise_48h_cap": ("medium", "Coordinate the account team: at most the allowed touches per 48 h per "
+                                     "Enterprise account; plan multi-contact touches in the account plan."),
+    "calling_hours": ("high", "Restrict the dialler to the allowed hours in the lead's time zone; check the "
+                              "lead's time zone in the CRM."),
+    "vip_dispute_channel": ("high", "Escalate to the manager; VIP and dispute leads get one validated channel "
+                                    "only."),
+    "complaint_rate": ("critical", "Revise the content of the segment's sequences and lower the daily cap."),
+    "unsubscribe_rate": ("high", "Review targeting, frequency and content relevance for the segment; lower "
+                                 "the cadence."),
+    "bounce_rate": ("medium", "Clean the list: verify addresses, suppress hard bounces, check the sending "
+                              "domain (SPF/DKIM)."),
+    "conversion_rate_drop": ("high", "Review lead quality and qualification."),
+    "average_order_value_drop": ("medium", "Launch upsell / cross-sell actions."),
+}
+SEVERITIES = ("critical", "high", "medium", "low", "off")
+SEGMENT_LEVELS = ("all", "channel", "company_size", "funnel_phase", "channel+company_size",
+                  "channel+funnel_phase", "company_size+funnel_phase", "channel+company_size+funnel_phase")
+
 # (check, default) per key; nested dicts are sections. The default file config/scoping_note.yml repeats these.
 SCHEMA: dict[str, Any] = {
     "cycle": (_text, "default"),
@@ -121,6 +160,44 @@ SCHEMA: dict[str, Any] = {
          "min_touches": 6, "min_touches_days": 14, "ttf_target_hours": 24},
         {"match": {"company_size": "Enterprise"}, "min_touches": 8, "min_touches_days": 21, "ttf_target_hours": 24},
     ]),
+    # Statistics and decision rules of the analytics (cadence.analytics; docs/analytics.md).
+    "analysis": {
+        "population": (_choice("standard", "all"), "standard"),
+        "exception_flags": (_subset(LEAD_FLAGS), ["is_vip", "is_dispute"]),
+        "x_measure": (_choice(*X_MEASURES), "touches_in_window"),
+        "threshold_x_measure": (_choice(*X_MEASURES), "touches_before_conversion"),
+        "complete_windows_only": (_flag, True),
+        "confidence": (_number(0.5, 0.999), 0.95),
+        "min_n": (_number(10, 10**9, integer=True), 100),
+        "min_n_shape": (_number(10, 10**9, integer=True), 300),
+        "min_bin_leads": (_number(1, 10**6, integer=True), 30),
+        "shape_aic_margin": (_number(0, 100), 10.0),
+        "trim_share": (_number(0, 0.5), 0.01),
+        "r_green": (_number(0, 1), 0.25),
+        "r_amber": (_number(0, 1), 0.10),
+        "delta_cr_points_green": (_number(-100, 100), 2.0),
+        "complaint_rise_ratio": (_number(1, 100), 1.25),
+        "ttf_band_edges_hours": (_increasing(0, 24 * 365), [1, 2, 24]),
+        "ttf_min_gap_points": (_number(0, 100), 2.0),
+        "quadrant_lookback_months": (_number(1, 36, integer=True), 6),
+        "rep_min_leads": (_number(1, 10**6, integer=True), 30),
+        "account_min_leads": (_number(1, 10**6, integer=True), 3),
+        "cluster_attributes": (_subset(LEAD_FLAGS), ["is_vip", "is_dispute", "is_hot_lead"]),
+        "cluster_min_leads": (_number(1, 10**6, integer=True), 30),
+        "cluster_min_effect_size": (_number(0, 100), 0.8),
+        "cluster_min_z": (_number(0, 100), 3.0),
+    },
+    "guardrails": {
+        "rate_segment_level": (_choice(*SEGMENT_LEVELS), "channel+company_size"),
+        "significance": (_number(0.000001, 1), 0.05),
+        "enterprise_max_touches_per_48h": (_number(1, 1000, integer=True), 2),
+        "validated_channel": (_choice("first", *TOUCH_CHANNELS), "first"),
+        "kpi_segment_level": (_choice(*SEGMENT_LEVELS), "all"),
+        "conversion_rate_drop_max": (_number(0, 1), 0.10),
+        "average_order_value_drop_max": (_number(0, 1), 0.05),
+        "rules": {rule: {"severity": (_choice(*SEVERITIES), severity), "action": (_text, action)}
+                  for rule, (severity, action) in GUARDRAIL_RULES.items()},
+    },
     "owners": {"responsible": (_text, "Sales Ops / RevOps"), "accountable": (_text, "Head of Sales"),
                "consulted": (_texts, ["Data analyst", "Sales managers", "Support / Legal"]),
                "informed": (_texts, ["Sales teams", "Support"])},
@@ -200,6 +277,8 @@ def parse_scoping_note(data: Any, source: str = "<dict>") -> ScopingNote:
         hours = values["thresholds"]["calling_hours"]
         if hours["start"] >= hours["end"]:
             _fail("thresholds.calling_hours", "start must be before end", hours)
+        if values["analysis"]["r_amber"] >= values["analysis"]["r_green"]:
+            _fail("analysis.r_amber", "must be below analysis.r_green", values["analysis"]["r_amber"])
     except ScopingNoteError as exc:
         raise ScopingNoteError(f"{source}: {exc}") from None
     return ScopingNote(values=values, source=source)

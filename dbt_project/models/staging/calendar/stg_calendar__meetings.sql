@@ -1,7 +1,14 @@
+{#- One row per raw meeting row of the month, kept or excluded (rules: macros/cleaning.sql). -#}
 with source as (
 
     select * from {{ source('raw', 'calendar__meetings') }}
     {{ partition_filter() }}
+
+),
+
+leads as (
+
+    {{ month_leads() }}
 
 ),
 
@@ -22,6 +29,7 @@ typed as (
         booked_at as raw_booked_at,
         scheduled_at as raw_scheduled_at,
         status as raw_status,
+        duration_minutes as raw_duration_minutes,
         {{ payload_fingerprint(['meeting_id', 'lead_id', 'rep_id', 'booked_at', 'scheduled_at', 'status',
             'duration_minutes']) }} as payload_hash,
         _source_file,
@@ -32,13 +40,30 @@ typed as (
 
 ),
 
+with_lead as (
+
+    select
+        typed.*,
+        leads.lead_is_kept,
+        leads.lead_created_at,
+        leads.lead_zone,
+        leads.lead_exclusion_reason
+    from typed
+    left join leads
+        on typed.partition_month = leads.partition_month
+        and typed.lead_id = leads.lead_id
+
+),
+
 ruled as (
 
     select
         *,
-        {{ rule_reason(['meeting_id', 'lead_id', 'scheduled_at', 'status'], ['booked_at', 'scheduled_at']) }}
-            as rule_reason
-    from typed
+        {{ row_rules(['meeting_id', 'lead_id', 'scheduled_at', 'status'], ['booked_at', 'scheduled_at'],
+            numbers=['duration_minutes'], non_negative=['duration_minutes'],
+            offsets=['booked_at', 'scheduled_at'], future=['booked_at'], before_creation=['booked_at']) }}
+            as rule_hit
+    from with_lead
 
 ),
 
@@ -57,6 +82,7 @@ final as (
         status,
         duration_minutes,
         exclusion_reason,
+        exclusion_detail,
         exclusion_reason is null as is_kept,
         _source_file,
         _source_row,

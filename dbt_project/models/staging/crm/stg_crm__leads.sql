@@ -1,3 +1,4 @@
+{#- One row per raw lead row of the month, kept or excluded (rules: macros/cleaning.sql). -#}
 with source as (
 
     select * from {{ source('raw', 'crm__leads') }}
@@ -43,6 +44,7 @@ typed as (
         company_size as raw_company_size,
         funnel_phase as raw_funnel_phase,
         rep_id as raw_rep_id,
+        lead_score as raw_lead_score,
         {{ payload_fingerprint(['lead_id', 'created_at', 'lead_timezone', 'channel', 'company_size',
             'funnel_phase', 'team', 'rep_id', 'account_id', 'company_name', 'contact_name', 'email',
             'phone', 'lead_score', 'is_vip', 'is_dispute', 'opted_out_at', 'sql_at']) }} as payload_hash,
@@ -54,13 +56,26 @@ typed as (
 
 ),
 
+zoned as (
+
+    -- a lead's own zone and creation play the part the lead plays for touches
+    select
+        *,
+        lead_timezone as lead_zone,
+        created_at as lead_created_at
+    from typed
+
+),
+
 ruled as (
 
     select
         *,
-        {{ rule_reason(['lead_id', 'created_at', 'lead_timezone', 'channel', 'company_size',
-            'funnel_phase', 'rep_id'], ['created_at', 'opted_out_at', 'sql_at']) }} as rule_reason
-    from typed
+        {{ row_rules(['lead_id', 'created_at', 'lead_timezone', 'channel', 'company_size', 'funnel_phase',
+            'rep_id'], ['created_at', 'opted_out_at', 'sql_at'], numbers=['lead_score'], is_leads=true,
+            offsets=['created_at', 'opted_out_at', 'sql_at'], future=['created_at', 'opted_out_at', 'sql_at'])
+        }} as rule_hit
+    from zoned
 
 ),
 
@@ -90,6 +105,7 @@ final as (
         opted_out_at,
         sql_at,
         exclusion_reason,
+        exclusion_detail,
         exclusion_reason is null as is_kept,
         _source_file,
         _source_row,

@@ -1,7 +1,14 @@
+{#- One row per raw opportunity row of the month, kept or excluded (rules: macros/cleaning.sql). -#}
 with source as (
 
     select * from {{ source('raw', 'crm__opportunities') }}
     {{ partition_filter() }}
+
+),
+
+leads as (
+
+    {{ month_leads() }}
 
 ),
 
@@ -25,6 +32,7 @@ typed as (
         created_at as raw_created_at,
         stage as raw_stage,
         closed_at as raw_closed_at,
+        amount as raw_amount,
         {{ payload_fingerprint(['opportunity_id', 'lead_id', 'account_id', 'rep_id', 'created_at', 'stage',
             'amount', 'currency', 'closed_at', 'close_reason']) }} as payload_hash,
         _source_file,
@@ -35,13 +43,29 @@ typed as (
 
 ),
 
+with_lead as (
+
+    select
+        typed.*,
+        leads.lead_is_kept,
+        leads.lead_created_at,
+        leads.lead_zone,
+        leads.lead_exclusion_reason
+    from typed
+    left join leads
+        on typed.partition_month = leads.partition_month
+        and typed.lead_id = leads.lead_id
+
+),
+
 ruled as (
 
     select
         *,
-        {{ rule_reason(['opportunity_id', 'lead_id', 'created_at', 'stage'], ['created_at', 'closed_at']) }}
-            as rule_reason
-    from typed
+        {{ row_rules(['opportunity_id', 'lead_id', 'created_at', 'stage'], ['created_at', 'closed_at'],
+            numbers=['amount'], offsets=['created_at', 'closed_at'], future=['created_at', 'closed_at'],
+            before_creation=['created_at']) }} as rule_hit
+    from with_lead
 
 ),
 
@@ -63,6 +87,7 @@ final as (
         closed_at,
         close_reason,
         exclusion_reason,
+        exclusion_detail,
         exclusion_reason is null as is_kept,
         _source_file,
         _source_row,

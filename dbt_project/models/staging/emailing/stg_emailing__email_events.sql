@@ -1,7 +1,14 @@
+{#- One row per raw e-mail event row of the month, kept or excluded (rules: macros/cleaning.sql). -#}
 with source as (
 
     select * from {{ source('raw', 'emailing__email_events') }}
     {{ partition_filter() }}
+
+),
+
+leads as (
+
+    {{ month_leads() }}
 
 ),
 
@@ -33,13 +40,28 @@ typed as (
 
 ),
 
+with_lead as (
+
+    select
+        typed.*,
+        leads.lead_is_kept,
+        leads.lead_created_at,
+        leads.lead_zone,
+        leads.lead_exclusion_reason
+    from typed
+    left join leads
+        on typed.partition_month = leads.partition_month
+        and typed.lead_id = leads.lead_id
+
+),
+
 ruled as (
 
     select
         *,
-        {{ rule_reason(['event_id', 'message_id', 'lead_id', 'event_type', 'event_at'], ['event_at']) }}
-            as rule_reason
-    from typed
+        {{ row_rules(['event_id', 'message_id', 'lead_id', 'event_type', 'event_at'], ['event_at'],
+            offsets=['event_at'], future=['event_at'], before_creation=['event_at']) }} as rule_hit
+    from with_lead
 
 ),
 
@@ -59,6 +81,7 @@ final as (
         event_at_utc_offset_minutes,
         email_address_hash,
         exclusion_reason,
+        exclusion_detail,
         exclusion_reason is null as is_kept,
         _source_file,
         _source_row,

@@ -1,7 +1,14 @@
+{#- One row per raw call row of the month, kept or excluded (rules: macros/cleaning.sql). -#}
 with source as (
 
     select * from {{ source('raw', 'voip__calls') }}
     {{ partition_filter() }}
+
+),
+
+leads as (
+
+    {{ month_leads() }}
 
 ),
 
@@ -22,6 +29,7 @@ typed as (
         lead_id as raw_lead_id,
         started_at as raw_started_at,
         outcome as raw_outcome,
+        duration_seconds as raw_duration_seconds,
         {{ payload_fingerprint(['call_id', 'lead_id', 'rep_id', 'started_at', 'direction', 'outcome',
             'duration_seconds', 'phone_number']) }} as payload_hash,
         _source_file,
@@ -32,16 +40,33 @@ typed as (
 
 ),
 
+with_lead as (
+
+    select
+        typed.*,
+        leads.lead_is_kept,
+        leads.lead_created_at,
+        leads.lead_zone,
+        leads.lead_exclusion_reason
+    from typed
+    left join leads
+        on typed.partition_month = leads.partition_month
+        and typed.lead_id = leads.lead_id
+
+),
+
 ruled as (
 
     select
         *,
-        {{ rule_reason(['call_id', 'lead_id', 'started_at', 'outcome'], ['started_at']) }} as rule_reason
-    from typed
+        {{ row_rules(['call_id', 'lead_id', 'started_at', 'outcome'], ['started_at'],
+            numbers=['duration_seconds'], non_negative=['duration_seconds'], offsets=['started_at'],
+            future=['started_at'], before_creation=['started_at']) }} as rule_hit
+    from with_lead
 
 ),
 
-{{ apply_exclusions('ruled', 'call_id') }},
+{{ apply_exclusions('ruled', 'call_id', burst_day="strftime(" ~ to_local_time('started_at', 'lead_zone') ~ ", '%Y-%m-%d')") }},
 
 final as (
 
@@ -57,6 +82,7 @@ final as (
         duration_seconds,
         phone_number_hash,
         exclusion_reason,
+        exclusion_detail,
         exclusion_reason is null as is_kept,
         _source_file,
         _source_row,
