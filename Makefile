@@ -6,3 +6,4 @@ lint:   ; ./run.sh lint
 ui:     ; ./run.sh ui
 status: ; ./run.sh status
 docs:   ; ./run.sh docs
+bench:  ; ./run.sh bench

@@ -189,6 +189,23 @@ def cmd_docs(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    s = cadence_settings.apply()
+    from cadence.bench.harness import machine_facts, render, run_bench
+
+    sizes = [int(x.replace("_", "")) for x in args.sizes.split(",")]
+    workdir = Path(args.workdir).resolve() if args.workdir else s.data_dir / "bench"
+    rows = run_bench(sizes, args.month, workdir, args.memory_limit, progress=lambda m: print(m, flush=True))
+    command = f"./run.sh bench --sizes {args.sizes} --memory-limit {args.memory_limit}"
+    report = render(rows, machine_facts(), command, args.memory_limit)
+    out = Path(args.out).resolve()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(report)
+    print(report)
+    print(f"Written to {out}")
+    return 0 if all(not r["disagreements"] and r["pipeline"]["ok"] for r in rows) else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cadence", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -226,6 +243,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("status", help="list the warehouse tables with rows per month")
     s.set_defaults(func=cmd_status)
+
+    k = sub.add_parser("bench", help="time the pipeline against plain DuckDB and pandas scripts at several sizes")
+    k.add_argument("--sizes", default="10000,100000,1000000", help="leads per month, comma-separated")
+    k.add_argument("--month", default=cadence_settings.DEFAULT_SAMPLE_MONTH)
+    k.add_argument("--memory-limit", default="2GB", help="DuckDB memory limit of the pipeline (spills beyond)")
+    k.add_argument("--workdir", help="where the generated data and warehouses go (default: data/bench)")
+    k.add_argument("--out", default=str(cadence_settings.REPO_ROOT / "docs" / "benchmarks.md"))
+    k.set_defaults(func=cmd_bench)
 
     o = sub.add_parser("docs", help="generate (and serve) the dbt docs")
     o.add_argument("--host", default="127.0.0.1")
