@@ -13,13 +13,14 @@ from pathlib import Path
 import numpy as np
 
 from . import _events as E
+from . import _experiment as X
 from . import _model as M
 from . import _touches as TT
 from ._defects import DEFECT_KINDS, plant
 from ._leads import make_leads
 from ._text import NAT
 from ._tz import ZONES, Offsets, month_start
-from ._write import Context, write
+from ._write import Context, lead_ids, write
 
 FILES = (
     ("crm", "leads"),
@@ -64,10 +65,10 @@ def _kinds(defects: bool | Iterable[str]) -> tuple[str, ...]:
     return tuple(k for k in DEFECT_KINDS if k in kinds)
 
 
-def _realised(L, conv) -> dict:
+def _realised(L, conv, alive) -> dict:
     out = {}
     for code, (ch, size) in enumerate(M.SEGMENT_KEYS):
-        sel = (L.seg == code) & ~L.vip
+        sel = (L.seg == code) & ~L.vip & alive
         fast = sel & (np.nan_to_num(conv.ttf_h, nan=np.inf) <= 2)
         out[f"{ch}/{size}"] = {
             "leads": int(sel.sum()),
@@ -75,7 +76,7 @@ def _realised(L, conv) -> dict:
             "mean_touches": round(float(conv.touches[sel].mean()), 3) if sel.any() else None,
             "share_ttf_le_2h": round(float(fast.sum() / max(sel.sum(), 1)), 4),
         }
-    vip = L.vip
+    vip = L.vip & alive
     out["vip"] = {
         "leads": int(vip.sum()),
         "converted": int(conv.converted[vip].sum()),
@@ -92,6 +93,7 @@ def generate_month(
     kinds: tuple[str, ...],
     file_format: str,
     say: Callable[[str], None],
+    experiments: list | None = None,
 ) -> dict:
     t_start = time.perf_counter()
     y, m = (int(x) for x in month.split("-"))
@@ -101,10 +103,14 @@ def generate_month(
     rep_mult = M.rep_multipliers(seed)
 
     L = make_leads(rng, n, start, end, tz, seed)
+    planted, ids = [], []
+    if experiments:  # arms from the pipeline's own assignment rule, on the ids the writer prints
+        ids = lead_ids(Context(month, L, tz, ()), np.arange(n))
+        planted = X.prepare(experiments, L, ids, seed, y, m)
     tt = TT.plan(rng, L, tz)
     tt = TT.opt_out(rng, L, tt)
     bounced, delivered = E.deliver(rng, tt, TT.BOUNCE_RATE)
-    conv = TT.convert(rng, L, tt, delivered, rep_mult)
+    conv = TT.convert(rng, L, tt, delivered, rep_mult, p_shift=X.p_shift(planted))
     post = TT.post_conversion(rng, L, conv, tz)
     pb, pdl = E.deliver(rng, post, TT.BOUNCE_RATE)
     tt = TT.Touches.concat(tt, post)
@@ -132,14 +138,18 @@ def generate_month(
         },
         "opportunities": E.opportunities(rng, L, conv, export_at),
         "calls": E.calls(rng, L, tt, tz),
-        "email_events": E.email_events(rng, L, tt, bounced, delivered, conv, spike),
+        "email_events": E.email_events(rng, L, tt, bounced, delivered, conv, spike, X.complaint_rates(planted)),
     }
     frames["meetings"] = E.meetings(rng, L, conv, frames["calls"], frames["email_events"], tz)
+    keep = X.kept(planted)
+    if keep is not None:  # a planted imbalance: the dropped leads leave every file
+        frames = X.filter_frames(frames, keep)
+    alive = np.ones(n, dtype=bool) if keep is None else keep
     say(f"{month}: simulated {n:,} leads, {len(tt.t):,} touches in {time.perf_counter() - t_start:.1f} s")
 
     calls_f = frames["calls"]
     tod = tz.local(calls_f["started"], calls_f["zone"]) % 86_400
-    after_opt = (L.optout[tt.lead] != NAT) & (tt.t > L.optout[tt.lead])
+    after_opt = (L.optout[tt.lead] != NAT) & (tt.t > L.optout[tt.lead]) & alive[tt.lead]
     clean_rows = {e: len(f["lead"]) for e, f in frames.items()}
 
     ctx = Context(month, L, tz, campaigns)
@@ -168,7 +178,7 @@ def generate_month(
         "files": files,
         "clean_rows": clean_rows,
         "defects": records,
-        "effects": {**M.effects_manifest(rep_mult), "realised": _realised(L, conv)},
+        "effects": {**M.effects_manifest(rep_mult), "realised": _realised(L, conv, alive)},
         "complaint_spike": {
             "segment": {"channel": SPIKE_SEGMENT[0], "company_size": SPIKE_SEGMENT[1]},
             "iso_week": spike["iso_week"],
@@ -186,13 +196,15 @@ def generate_month(
         },
         "campaigns": dict(zip(campaigns, E.CAMPAIGN_KINDS, strict=True)),
         "timezones": list(ZONES),
-        "leads_converted": int(conv.converted.sum()),
-        "post_conversion_touches": int(tt.post.sum()),
+        "leads_converted": int(conv.converted[alive].sum()),
+        "post_conversion_touches": int((tt.post & alive[tt.lead]).sum()),
         "touches_after_opt_out": int(after_opt.sum()),
         "calls_outside_hours": int(((tod < 9 * 3600) | (tod >= 17 * 3600)).sum()),
         "counts_basis": "clean rows (before defects); touches = calls + sent e-mails; "
         "outside hours = lead-local time before 09:00 or from 17:00",
     }
+    if planted:
+        manifest["experiments"] = X.manifest(planted, conv, ids, keep)
     mpath = landing_dir / "_manifest" / f"{month}.json"
     mpath.parent.mkdir(parents=True, exist_ok=True)
     tmp = mpath.with_name(f".{mpath.name}.tmp")
@@ -210,10 +222,13 @@ def generate(
     defects: bool | Iterable[str] = False,
     file_format: str = "csv",
     progress: Callable[[str], None] | None = None,
+    experiment: dict | list[dict] | None = None,
 ) -> dict:
     """Write the monthly cohort extracts of ``months`` under ``landing_dir``; return {month: manifest}.
 
     ``defects``: False (clean data), True (every kind of ``DEFECT_KINDS``) or a set of kind names.
+    ``experiment``: an experiments.yml entry (or a list) plus what to plant (``_experiment``): its leads
+    get the pipeline's arms, the planted lift / complaints / imbalance, and the manifest its truth.
     Same arguments give byte-identical files; a month's files do not depend on the other months asked.
     """
     if file_format not in ("csv", "parquet"):
@@ -227,9 +242,12 @@ def generate(
         if not isinstance(month, str) or not _MONTH.match(month):
             raise ValueError(f"month {month!r} is not 'YYYY-MM'")
     kinds = _kinds(defects)
+    experiments = X.parse(experiment) if experiment else None
+    if experiments and kinds and any("imbalance" in raw for _, raw in experiments):
+        raise ValueError("a planted imbalance drops leads, which defects may still reference: plant one or the other")
     say = progress or (lambda _msg: None)
     landing_dir = Path(landing_dir)
     return {
-        month: generate_month(landing_dir, month, int(leads_per_month), int(seed), kinds, file_format, say)
+        month: generate_month(landing_dir, month, int(leads_per_month), int(seed), kinds, file_format, say, experiments)
         for month in months
     }

@@ -90,7 +90,11 @@ def _delay(rng, n: int, mean_s: float, minimum: int) -> np.ndarray:
     return np.maximum(rng.exponential(mean_s, n), minimum).astype(np.int64)
 
 
-def email_events(rng, L: Leads, tt: Touches, bounced, delivered, conv: Conversion, spike: dict) -> dict:
+def email_events(
+    rng, L: Leads, tt: Touches, bounced, delivered, conv: Conversion, spike: dict, complaint_p: np.ndarray | None = None
+) -> dict:
+    """E-mail events; ``complaint_p`` (per lead, NaN: none) raises the complaint rate of a planted
+    experiment arm's delivered e-mails."""
     idx = np.flatnonzero(~tt.call)
     idx = idx[np.argsort(tt.t[idx], kind="stable")]
     lead, sent, deliv, bounce = tt.lead[idx], tt.t[idx], delivered[idx], bounced[idx]
@@ -110,7 +114,10 @@ def email_events(rng, L: Leads, tt: Touches, bounced, delivered, conv: Conversio
     )
     replied = ok & (rng.random(n) < reply_p)
     in_spike = (L.seg[lead] == spike["seg"]) & (deliv >= spike["start"]) & (deliv < spike["end"])
-    complained = ok & (rng.random(n) < np.where(in_spike, SPIKE_COMPLAINT_RATE, COMPLAINT_RATE))
+    rate = np.where(in_spike, SPIKE_COMPLAINT_RATE, COMPLAINT_RATE)
+    if complaint_p is not None:
+        rate = np.fmax(rate, complaint_p[lead])
+    complained = ok & (rng.random(n) < rate)
     unsub = ok & tt.trigger[idx]
 
     parts = [  # (mask, type code, instant)

@@ -124,10 +124,14 @@ class Conversion:
     ttf_h: np.ndarray
     touches: np.ndarray
     p: np.ndarray
+    lift: np.ndarray | None = None  # probability added by a planted experiment (after the cap)
 
 
-def convert(rng, L: Leads, tt: Touches, delivered_at: np.ndarray, rep_mult: np.ndarray) -> Conversion:
-    """Draw conversions from the planted curves on the *observed* touch count and TTF."""
+def convert(
+    rng, L: Leads, tt: Touches, delivered_at: np.ndarray, rep_mult: np.ndarray, p_shift: np.ndarray | None = None
+) -> Conversion:
+    """Draw conversions from the planted curves on the *observed* touch count and TTF (plus ``p_shift``,
+    the lift of a planted experiment's treatment arms, when given)."""
     effective = np.where(tt.call, tt.t, delivered_at)
     first_eff = np.full(L.n, np.iinfo(np.int64).max)
     ok = effective != NAT
@@ -138,13 +142,17 @@ def convert(rng, L: Leads, tt: Touches, delivered_at: np.ndarray, rep_mult: np.n
     p = np.where(L.vip, M.VIP_P, p)
     p = p * rep_mult[L.rep] * np.array(M.PHASE_MULT)[L.phase] * (0.7 + 0.6 * L.score / 100)
     p = np.minimum(np.where(L.dispute, p * M.DISPUTE_MULT, p), M.P_CAP)
+    lift = None
+    if p_shift is not None:
+        shifted = np.clip(p + p_shift, 0.0, M.P_CAP)
+        p, lift = shifted, shifted - p
     converted = rng.random(L.n) < p
 
     last = np.full(L.n, NAT, dtype=np.int64)
     np.maximum.at(last, tt.lead, tt.t)
     opp_at = np.where(last == NAT, L.created + rng.integers(D, 20 * D, L.n), last + rng.integers(2 * H, 48 * H, L.n))
     opp_at = np.minimum(opp_at, L.created + (M.WINDOW_DAYS - 2) * D)
-    return Conversion(converted, np.where(converted, opp_at, NAT), ttf_h, touches, p)
+    return Conversion(converted, np.where(converted, opp_at, NAT), ttf_h, touches, p, lift)
 
 
 def post_conversion(rng, L: Leads, conv: Conversion, tz: Offsets) -> Touches:
