@@ -2,7 +2,8 @@
 
 A failed asset check does not fail a run in open-source Dagster, so a run-failure sensor never sees a
 breach: the breach sensors watch the results themselves, i.e. the materialisations of
-``guardrails/breaches``, whose metadata carries the month's breaches (the alert outbox). They read
+``guardrails/breaches`` and ``experiments/guardrail_breaches`` (an experiment arm breaching a guardrail),
+whose metadata carries the month's breaches (the alert outbox). They read
 Dagster's event log, never the DuckDB file (runs hold it for writing), so they also see runs started from
 the CLI (``execute_in_process``), which run-status sensors ignore. For the same reason the general sensor
 also polls failed runs: a CLI run's failure is alerted too, and one the run-failure sensor already sent
@@ -35,6 +36,10 @@ from cadence.notify.messages import (
 )
 
 BREACHES_KEY = guardrails_key("breaches")
+EXPERIMENT_BREACHES_KEY = dg.AssetKey(["experiments", "guardrail_breaches"])
+#: Each outbox asset, with its cursor's name and whether its ids are experiment ids (withdrawals stay
+#: within their own source: re-auditing the segments never withdraws an experiment's pending alert).
+OUTBOX_SOURCES = ((BREACHES_KEY, "outbox", False), (EXPERIMENT_BREACHES_KEY, "experiment_outbox", True))
 TICK_SECONDS = 30
 
 
@@ -43,13 +48,13 @@ def alert_settings(instance: dg.DagsterInstance) -> AlertSettings:
     return AlertSettings.from_env(dagster_home=getattr(instance, "root_directory", None))
 
 
-def new_outboxes(instance: dg.DagsterInstance, cursor: str | None,
-                 not_before: float = 0.0) -> tuple[list[tuple[str, str, list]], str | None]:
-    """(run id, partition, breaches) of every ``guardrails/breaches`` materialisation after ``cursor``
+def new_outboxes(instance: dg.DagsterInstance, cursor: str | None, not_before: float = 0.0,
+                 key: dg.AssetKey = BREACHES_KEY) -> tuple[list[tuple[str, str, list]], str | None]:
+    """(run id, partition, breaches) of every materialisation of the outbox asset ``key`` after ``cursor``
     (and not older than ``not_before``, a timestamp)."""
     found = []
     for _ in range(20):  # at most 2,000 events per tick; the rest next tick
-        result = instance.fetch_materializations(BREACHES_KEY, limit=100, cursor=cursor, ascending=True)
+        result = instance.fetch_materializations(key, limit=100, cursor=cursor, ascending=True)
         for record in result.records:
             if record.timestamp < not_before:
                 continue
@@ -106,13 +111,17 @@ def breach_tick(context: dg.SensorEvaluationContext, stream: str, flush: tuple[s
     cursor = json.loads(context.cursor) if context.cursor else {"outbox": None, "failed_since": time.time()}
     # a sensor switched on in an instance with a history alerts the recent breaches, not years of them
     not_before = time.time() - settings.backlog_days * 86_400 if first_tick else 0.0
-    outboxes, cursor["outbox"] = new_outboxes(context.instance, cursor["outbox"], not_before)
+    outboxes = []
+    for key, name, is_experiment in OUTBOX_SOURCES:
+        found, cursor[name] = new_outboxes(context.instance, cursor.get(name), not_before, key)
+        outboxes += [(is_experiment, *item) for item in found]
     done = Round()
     with Ledger(settings.state_path) as ledger:
-        for run_id, partition, breaches in outboxes:
+        for is_experiment, run_id, partition, breaches in outboxes:
             mine = [b for b in breaches if b["stream"] == stream]
             # the month was re-audited: what is no longer a breach and not yet sent is withdrawn
-            done.withdrawn += ledger.withdraw_pending(stream, partition[:7], [b["breach_id"] for b in mine])
+            done.withdrawn += ledger.withdraw_pending(stream, partition[:7], [b["breach_id"] for b in mine],
+                                                      experiment=is_experiment)
             enqueue_all(ledger, [breach_notification(b, run_id, settings.run_url(run_id)) for b in mine],
                         settings, done)
         if watch_failed_runs:

@@ -92,8 +92,10 @@ class Ledger:
                 "values (?, ?, ?, 'pending', ?)", [[n.notification_id, t.target_id, t.label, now] for t in targets])
             return True
 
-    def withdraw_pending(self, stream: str, month: str, current_ids: Iterable[str], now: float | None = None) -> int:
-        """A month was re-audited: its pending notifications that are no longer breaches are not sent."""
+    def withdraw_pending(self, stream: str, month: str, current_ids: Iterable[str], now: float | None = None,
+                         *, experiment: bool = False) -> int:
+        """A month was re-audited: its pending notifications that are no longer breaches are not sent.
+        Only within the same source: experiment breaches (ids ``experiment:...``) or segment breaches."""
         now = time.time() if now is None else now
         keep = list(current_ids)
         marks = ", ".join("?" for _ in keep) or "null"
@@ -101,7 +103,8 @@ class Ledger:
             self._con.execute("begin immediate")
             ids = [r[0] for r in self._con.execute(
                 f"select notification_id from notifications where stream = ? and partition_month = ? "
-                f"and withdrawn_at is null and notification_id not in ({marks})", [stream, month, *keep])]
+                f"and (notification_id like 'experiment:%') = ? "
+                f"and withdrawn_at is null and notification_id not in ({marks})", [stream, month, experiment, *keep])]
             if not ids:
                 return 0
             id_marks = ", ".join("?" for _ in ids)

@@ -1,0 +1,147 @@
+"""Choosing the curve shape per segment, and the tables of touch-count bins and shapes.
+
+Rule: with at least `min_n_shape` leads and four distinct touch values, fit every shape; start from flat;
+take the straight line when it lowers AIC by more than 2 (about the 5 % test of the slope); then take the
+best curved shape (plateau, S, quadratic) only when it lowers AIC by more than `shape_aic_margin` below
+that. The large margin is deliberate: a breakpoint searched on a grid, or a free S-curve, fits noise
+well enough that plain AIC sees curves in straight-line data (docs/analytics.md).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from cadence.analytics.config import AnalysisConfig
+from cadence.analytics.curves import fit_flat, fit_linear, fit_plateau, fit_quadratic, fit_s
+from cadence.analytics.fits import GROUP
+from cadence.analytics.intervals import wilson
+
+SHAPES = ("flat", "linear", "plateau", "s", "quadratic")
+
+
+def _quantile(x, n, q: float) -> float:
+    return float(x[np.searchsorted(np.cumsum(n), q * n.sum())])
+
+
+def describe(model: dict, x, n) -> str:
+    """The reading a manager gets, e.g. 'plateau from 6 touches' or 'inverted U: optimum at 9 touches'."""
+    p, shape = model["params"], model["shape"]
+    if shape == "flat":
+        return f"flat: CR {100 * p['c']:.1f} % whatever the touches"
+    if shape == "linear":
+        return f"linear: {100 * p['m']:+.2f} CR points per touch"
+    if shape == "plateau":
+        verb = "rises" if p["m"] > 0 else "falls"
+        return f"plateau from {p['breakpoint']} touches (CR {verb} {100 * p['m']:+.2f} points per touch before)"
+    if shape == "s":
+        return (
+            f"S-shape: steepest at {p['x0']:.1f} touches, 90 % of the {100 * p['ceiling']:.0f} % ceiling "
+            f"at {p['x90']:.1f}"
+        )
+    inside = _quantile(x, n, 0.05) <= p["vertex"] <= _quantile(x, n, 0.95)
+    if inside:
+        return f"{'inverted U: optimum' if p['c'] < 0 else 'U: minimum'} at {p['vertex']:.1f} touches"
+    return f"curved ({'flattening' if p['c'] < 0 else 'steepening'}), no optimum within the data"
+
+
+def select_shape(x, s, n, cfg: AnalysisConfig) -> tuple[dict | None, list[dict]]:
+    """(chosen model or None when too thin, every fitted model)."""
+    x, s, n = (np.asarray(a, float) for a in (x, s, n))
+    if n.sum() < cfg.min_n_shape or len(x) < 4 or s.sum() == 0 or s.sum() == n.sum():
+        return None, []
+    models = [
+        m
+        for m in (
+            fit_flat(x, s, n),
+            fit_linear(x, s, n),
+            fit_s(x, s, n),
+            fit_quadratic(x, s, n),
+            fit_plateau(x, s, n, cfg.min_bin_leads, cfg.confidence),
+        )
+        if m is not None
+    ]
+    chosen = models[0] if models[1]["aic"] >= models[0]["aic"] - 2 else models[1]
+    curved = min(models[2:], key=lambda m: m["aic"])
+    if curved["aic"] < chosen["aic"] - cfg.shape_aic_margin:
+        chosen = curved
+    return chosen, models
+
+
+def bins(x, s, n, min_leads: int, z: float = 1.959963984540054) -> list[dict]:
+    """Adjacent touch values merged from the lowest up until each bin holds `min_leads` leads (a short
+    last bin joins the previous one), with the bin's CR and Wilson interval."""
+    groups, cur = [], []
+    for i in range(len(x)):
+        cur.append(i)
+        if n[cur].sum() >= min_leads:
+            groups.append(cur)
+            cur = []
+    if cur:
+        groups[-1:] = [groups[-1] + cur] if groups else [cur]
+    out = []
+    for g in groups:
+        lo, hi, nn, ss = int(x[g[0]]), int(x[g[-1]]), int(n[g].sum()), int(s[g].sum())
+        low, high = wilson(ss, nn, z)
+        out.append(
+            {
+                "touches_low": lo,
+                "touches_high": hi,
+                "label": str(lo) if lo == hi else f"{lo}-{hi}",
+                "touches_mean": float((x[g] * n[g]).sum() / nn),
+                "leads": nn,
+                "conversions": ss,
+                "cr": ss / nn,
+                "cr_ci_low": low,
+                "cr_ci_high": high,
+            }
+        )
+    return out
+
+
+def touch_curves(cells: pd.DataFrame, cfg: AnalysisConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(bins: one row per group and touch bin, with the chosen shape's fitted CR; shapes: one row per
+    group (population, X reading, segment) with every shape's AIC and parameters and the choice)."""
+    cells = cells.assign(conv=cells["leads"] * cells["converted"])
+    per_touch = cells.groupby([*GROUP, "touches"], as_index=False)[["leads", "conv"]].sum()  # sorted by touches
+    bin_rows, shape_rows = [], []
+    for keys, g in per_touch.groupby(GROUP, sort=False):
+        key = dict(zip(GROUP, keys, strict=True))
+        x, s, n = (g[c].to_numpy(float) for c in ("touches", "conv", "leads"))
+        chosen, models = select_shape(x, s, n, cfg)
+        row = {
+            **key,
+            "leads": int(n.sum()),
+            "touch_values": len(x),
+            "shape": chosen["shape"] if chosen else "insufficient_data",
+            "description": describe(chosen, x, n)
+            if chosen
+            else f"too thin to choose a shape ({int(n.sum())} leads < {cfg.min_n_shape})",
+        }
+        for m in models:
+            row[f"aic_{m['shape']}"] = m["aic"]
+            row.update({f"{m['shape']}_{k}": v for k, v in m["params"].items()})
+        shape_rows.append(row)
+        for b in bins(x, s, n, cfg.min_bin_leads, cfg.z):
+            fitted = chosen["fitted"]([b["touches_mean"]])[0] if chosen else math.nan
+            bin_rows.append({**key, **b, "shape": row["shape"], "cr_fitted": float(fitted)})
+    return pd.DataFrame(bin_rows), pd.DataFrame(shape_rows)
+
+
+def predict(shape: dict, x) -> np.ndarray:
+    """The CR a curve_shapes row's chosen shape predicts at touch counts x (from its stored parameters)."""
+    x, p = np.asarray(x, float), shape
+    kind = p["shape"]
+    if kind == "flat":
+        return np.full(len(x), p["flat_c"])
+    if kind == "linear":
+        return p["linear_b"] + p["linear_m"] * x
+    if kind == "plateau":
+        return p["plateau_b"] + p["plateau_m"] * np.minimum(x, p["plateau_breakpoint"])
+    if kind == "s":
+        return p["s_ceiling"] / (1 + np.exp(-p["s_k"] * (x - p["s_x0"])))
+    if kind == "quadratic":
+        return p["quadratic_a"] + p["quadratic_b"] * x + p["quadratic_c"] * x * x
+    return np.full(len(x), math.nan)
