@@ -20,8 +20,9 @@ PARTITIONS_START = "2025-01-01"
 #: Paths derived from CADENCE_DATA_DIR unless set themselves (tests reset them when they move the data dir).
 DERIVED_ENV = ("CADENCE_LANDING_DIR", "CADENCE_DUCKDB_PATH", "CADENCE_REPORTS_DIR", "CADENCE_PUBLISH_DIR",
                "DAGSTER_HOME")
-#: The month the demo generates and materialises by default.
-DEFAULT_SAMPLE_MONTH = "2026-10"
+#: The month the demo generates and materialises by default: the month before last, so that every lead of
+#: its cohort has its whole attribution window behind it (what the final schedule audits).
+DEFAULT_SAMPLE_MONTH = "2026-09"
 
 
 @dataclass(frozen=True)

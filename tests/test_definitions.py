@@ -22,19 +22,21 @@ def test_definitions_load_and_validate():
 def test_asset_graph_snapshot():
     graph = defs.resolve_asset_graph()
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
-    assert EXPECTED_RAW <= keys and EXPECTED_STAGING <= keys
+    assert keys >= EXPECTED_RAW and keys >= EXPECTED_STAGING
     # Every asset is monthly-partitioned and every dbt staging model reads its raw table.
     for key in graph.get_all_asset_keys():
         assert graph.get(key).partitions_def is not None, key
     for stg in EXPECTED_STAGING:
         parents = {p.to_user_string() for p in graph.get(dg.AssetKey.from_user_string(stg)).parent_keys}
         table = stg.split("/stg_")[1]
-        assert parents == {f"raw/{table}"}, stg
+        # the other tables' cleaning also reads the month's cleaned leads (orphans, zones, creation)
+        leads = set() if table == "crm__leads" else {"staging/stg_crm__leads"}
+        assert parents == {f"raw/{table}"} | leads, stg
     groups = {graph.get(dg.AssetKey.from_user_string(k)).group_name for k in EXPECTED_STAGING}
     assert groups == {"staging"}
     assert {graph.get(dg.AssetKey.from_user_string(k)).group_name for k in EXPECTED_RAW} == {"ingestion"}
     assert [j.name for j in defs.resolve_all_job_defs() if not j.name.startswith("__")] == ["monthly_audit"]
-    assert [s.name for s in defs.schedules] == ["monthly_audit_schedule"]
+    assert [s.name for s in defs.schedules] == ["monthly_audit_schedule", "monthly_audit_final_schedule"]
 
 
 def test_every_writer_shares_the_duckdb_pool():
@@ -51,6 +53,18 @@ def test_schedule_runs_on_the_first_for_the_month_just_closed():
         ctx = dg.build_schedule_context(instance=instance, scheduled_execution_time=datetime(2026, 11, 1, 6, 0))
         requests = list(schedule.evaluate_tick(ctx).run_requests or [])
     assert [r.partition_key for r in requests] == ["2026-10-01"]
+
+
+def test_final_schedule_reruns_the_month_whose_windows_have_closed():
+    schedule = defs.resolve_schedule_def("monthly_audit_final_schedule")
+    assert schedule.cron_schedule == "0 6 3 * *"
+    for when, expected in ((datetime(2026, 12, 3, 6), "2026-10-01"), (datetime(2027, 1, 3, 6), "2026-11-01"),
+                           (datetime(2027, 2, 3, 6), "2026-12-01")):
+        with dg.instance_for_test() as instance:
+            ctx = dg.build_schedule_context(instance=instance, scheduled_execution_time=when,
+                                            repository_def=defs.get_repository_def())
+            requests = list(schedule.evaluate_tick(ctx).run_requests or [])
+        assert [r.partition_key for r in requests] == [expected], when
 
 
 def test_partition_helpers():
