@@ -44,6 +44,12 @@ class FileLoad:
     sha256: str
     rows: int
     rejected: int
+    previous_sha256: str | None = None  # the same file's hash at the month's previous load (None: new file)
+
+    @property
+    def replaced(self) -> bool:
+        """The file changed since the month was last loaded (a re-export replaced it)."""
+        return self.previous_sha256 is not None and self.previous_sha256 != self.sha256
 
 
 @dataclass
@@ -83,12 +89,31 @@ def ensure_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"create table if not exists raw.{quote_ident(ent.table)} ({', '.join(cols)})")
 
 
-def sha256_of(path: Path) -> str:
+@dataclass
+class FileScan:
+    sha256: str
+    lines: int              # physical lines (a last line without newline counts)
+    nul_line: int | None    # first line holding a NUL byte
+
+
+def scan_file(path: Path) -> FileScan:
+    """One pass over the bytes: SHA-256, physical lines, and the first NUL byte (a binary or UTF-16 file
+    read as text). Counting lines lets the load prove that every line is a row, a rejected line or a
+    line inside a quoted field: nothing is dropped silently."""
     digest = hashlib.sha256()
+    lines, nul_line, last = 0, None, b"\n"
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             digest.update(chunk)
-    return digest.hexdigest()
+            if nul_line is None and b"\x00" in chunk:
+                nul_line = lines + chunk[: chunk.index(b"\x00")].count(b"\n") + 1
+            lines += chunk.count(b"\n")
+            last = chunk[-1:]
+    return FileScan(digest.hexdigest(), lines + (last != b"\n"), nul_line)
+
+
+def sha256_of(path: Path) -> str:
+    return scan_file(path).sha256
 
 
 def find_files(month_dir: Path, patterns: tuple[str, ...]) -> list[Path]:
@@ -178,9 +203,13 @@ def _reader_sql(path: Path, header: list[str], mapping: EntityMapping, fmt: str)
 def _load_file(con, path: Path, rel: str, entity: Entity, mapping: EntityMapping, month: str,
                run_id: str, loaded_at: datetime, workdir: Path) -> FileLoad:
     fmt = "parquet" if path.suffix.lower() == ".parquet" else "csv"
-    digest = sha256_of(path)
+    scan = scan_file(path)
+    digest = scan.sha256
     if path.stat().st_size == 0:
         raise IngestError(path, "the file is empty (0 bytes)")
+    if fmt == "csv" and scan.nul_line is not None:
+        raise IngestError(path, "NUL bytes: a binary file, or UTF-16 read as UTF-8? (declare the file's "
+                          "encoding in config/sources.yml: csv.encoding)", line=scan.nul_line)
     if fmt == "parquet":
         try:
             header = [r[0] for r in con.execute(
@@ -203,9 +232,12 @@ def _load_file(con, path: Path, rel: str, entity: Entity, mapping: EntityMapping
         source = _reader_sql(readable, header, mapping, fmt)
         row_expr = "row_number() over ()"
     staged = f"__stage_{entity.table}"
+    # newlines inside quoted fields, over every column of the export (ignored ones too): line accounting
+    newlines = " + ".join(f"coalesce(length({quote_ident(h)}) - length(replace({quote_ident(h)}, chr(10), '')), 0)"
+                          for h in header) if fmt == "csv" else "0"
     try:
         con.execute(f"create or replace temp table {quote_ident(staged)} as "
-                    f"select {', '.join(exprs)}, {row_expr} as __k from {source}")
+                    f"select {', '.join(exprs)}, {row_expr} as __k, {newlines} as __nl from {source}")
     except duckdb.Error as exc:
         msg = str(exc).split("\n\n")[0].replace("Invalid Input Error: ", "")
         raise IngestError(path, f"could not be read: {msg}") from None
@@ -218,11 +250,15 @@ def _load_file(con, path: Path, rel: str, entity: Entity, mapping: EntityMapping
             "from __rejects group by line order by line"
         ).fetchall()
         con.execute("delete from __rejects; delete from __rejects_scan")
-        rejected = len(rejects)
         for line, _col, etype, _emsg, _raw in rejects:
             if "ENCODING" in str(etype).upper() or "UNICODE" in str(etype).upper():
                 raise IngestError(path, f"bytes that are not valid {mapping.encoding} (declare the "
                                   f"file's encoding in config/sources.yml: csv.encoding)", line=line)
+        if rows:
+            blank = _blank_lines(con, staged, readable, mapping, scan, rows, len(rejects), path)
+            rejects = sorted(rejects + [(line, None, "BLANK LINE", "an empty line: no field, skipped", "")
+                                        for line in blank])
+        rejected = len(rejects)
         if rejected and rows == 0:
             raise IngestError(path, f"no line could be parsed; first error: {rejects[0][3]}",
                               line=rejects[0][0])
@@ -255,6 +291,27 @@ def _load_file(con, path: Path, rel: str, entity: Entity, mapping: EntityMapping
     return FileLoad(rel, digest, rows, rejected)
 
 
+def _blank_lines(con, staged: str, readable: Path, mapping: EntityMapping, scan: FileScan, rows: int,
+                 rejected: int, path: Path) -> list[int]:
+    """Every physical line after the header must be a loaded row, a line inside a quoted field of one, or
+    a rejected line. DuckDB skips empty lines without a word: find them (they are logged as rejects);
+    anything else unaccounted for fails the load. Returns the blank lines' numbers."""
+    embedded = con.execute(f"select coalesce(sum(__nl), 0) from {quote_ident(staged)}").fetchone()[0]
+    missing = scan.lines - 1 - rows - int(embedded) - rejected
+    if missing <= 0:
+        return []
+    blank = []
+    with open(readable, encoding="utf-8", errors="replace", newline="") as fh:
+        reader = csv.reader(fh, delimiter=mapping.delimiter, quotechar=mapping.quote)
+        for record in reader:
+            if not record:
+                blank.append(reader.line_num)
+    if len(blank) != missing:
+        raise IngestError(path, f"{missing} line(s) are neither loaded rows nor logged rejects "
+                          f"({len(blank)} of them blank): the file cannot be accounted for line by line")
+    return blank
+
+
 def load_source_month(con: duckdb.DuckDBPyConnection, source: str, month: str, landing_dir: Path,
                       mappings: dict[tuple[str, str], EntityMapping], run_id: str = "manual",
                       ) -> list[EntityLoad]:
@@ -274,6 +331,9 @@ def load_source_month(con: duckdb.DuckDBPyConnection, source: str, month: str, l
                 if not files:
                     raise IngestError(month_dir, f"no {source}/{ent.name} file for month {month} "
                                       f"(looked for {list(mapping.files)})")
+                previous = dict(con.execute(
+                    "select _source_file, _file_hash from raw._loads where _partition_month = ? and source = ? "
+                    "and entity = ?", [month, ent.source, ent.name]).fetchall())
                 con.execute(f"delete from raw.{quote_ident(ent.table)} where _partition_month = ?", [month])
                 for table in ("raw._load_rejects", "raw._loads"):
                     con.execute(f"delete from {table} where _partition_month = ? and source = ? and entity = ?",
@@ -282,6 +342,7 @@ def load_source_month(con: duckdb.DuckDBPyConnection, source: str, month: str, l
                 for path in files:
                     rel = str(path.relative_to(landing_dir))
                     f = _load_file(con, path, rel, ent, mapping, month, run_id, loaded_at, Path(tmp))
+                    f.previous_sha256 = previous.get(rel)
                     load.files.append(f)
                     load.rows += f.rows
                     load.rejected += f.rejected

@@ -7,6 +7,7 @@ from assets.dbt import cadence_dbt_models
 from assets.experiments import experiments_assets
 from assets.guardrails import guardrails_assets, guardrails_checks
 from assets.ingestion import ingestion_assets
+from assets.reports import build_report_assets
 from assets.serving import build_published_bi
 from orchestration.jobs import monthly_audit_job
 from orchestration.loggers import progress_logger
@@ -18,6 +19,9 @@ from quality.checks import quality_checks
 published_bi = build_published_bi(
     upstream=[cadence_dbt_models, *guardrails_assets, *analytics_assets, *experiments_assets]
 )
+audit_reports = build_report_assets(
+    upstream=[cadence_dbt_models, *guardrails_assets, *analytics_assets, *experiments_assets]
+)
 
 defs = dg.Definitions(
     assets=[
@@ -27,6 +31,7 @@ defs = dg.Definitions(
         *analytics_assets,
         *experiments_assets,
         published_bi,
+        audit_reports,
     ],
     asset_checks=[*guardrails_checks, *quality_checks],
     jobs=[monthly_audit_job],

@@ -13,7 +13,8 @@
                       instant, DST included; a `Z` is accepted), outside_month (leads created in another
                       month), future_timestamp:<col> (after the cohort horizon), before_lead_creation:<col>
       4. repeats      exact_duplicate (same payload as an earlier valid row: the first is kept),
-                      duplicate_key (same key, other payload: the FIRST valid row of the export wins)
+                      duplicate_key (same key, other payload: the LAST valid row of the export wins, the
+                      export listing a record's states in order: files by name, then lines)
       5. implausible  call_burst (more than var burst_calls_per_lead_day calls to one lead in one local day)
     Rules 1-3 look at one row (and its lead); 4-5 only compare rows that passed 1-3, so a duplicate never
     wins over a valid row and a burst is counted on valid, distinct calls.
@@ -152,11 +153,12 @@
     ranked_key as (
         select
             *,
+            -- the export lists a record's states in order: the last one is the current state
             case when exact_rank = 1 then row_number() over (
-                partition by partition_month, {{ key }}, exact_rank = 1 order by _source_file, _source_row
+                partition by partition_month, {{ key }}, exact_rank = 1 order by _source_file desc, _source_row desc
             ) end as key_rank,
             first_value(_source_file || ' row ' || _source_row) over (
-                partition by partition_month, {{ key }}, exact_rank = 1 order by _source_file, _source_row
+                partition by partition_month, {{ key }}, exact_rank = 1 order by _source_file desc, _source_row desc
             ) as key_winner
         from ranked_exact
     ),
@@ -186,8 +188,8 @@
             case
                 when rule_hit is not null then substr(rule_hit, strpos(rule_hit, '|') + 1)
                 when exact_rank > 1 then 'repeats ' || exact_first_row || ' (same payload; the first is kept)'
-                when key_rank > 1 then '{{ key }} ' || {{ key }} || ' first seen at ' || key_winner
-                    || ' with another payload (the first valid row wins)'
+                when key_rank > 1 then '{{ key }} ' || {{ key }} || ' is listed again later, at ' || key_winner
+                    || ', with another payload: the last valid row of the export wins'
                 {%- if burst_day %}
                 when lead_day_calls > {{ var('burst_calls_per_lead_day', 50) }}
                     then lead_day_calls || ' calls to lead ' || lead_id || ' on local day ' || {{ burst_day }}

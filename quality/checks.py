@@ -1,0 +1,93 @@
+"""The suites as Dagster asset checks: one op per suite, one check per dimension, per monthly partition.
+
+A dimension made of ``error`` checks is a *blocking* check (its failure stops the downstream assets);
+a ``warning`` dimension reports without blocking. Every result carries the count of offending rows per
+check, a sample of them (file and row), and where GE's JSON and Data Docs are for that month.
+"""
+
+from collections.abc import Iterable
+from pathlib import Path
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+from orchestration.partitions import month_of, monthly_partitions
+from orchestration.resources import DUCKDB_POOL, CadencePaths
+from quality.suites import ERROR, SUITES, Suite
+from quality.validate import CheckOutcome, SuiteOutcome, report_dir_for, validate
+
+SAMPLE_ROWS = 10
+
+
+def _key(parts: Iterable[str]) -> dg.AssetKey:
+    return dg.AssetKey(list(parts))
+
+
+def _table(rows: list[dict]) -> str:
+    cols = list(dict.fromkeys(k for r in rows for k in r))
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    lines += ["| " + " | ".join(str(r.get(c, "")).replace("|", "\\|")[:80] for c in cols) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def check_result(suite: Suite, outcome: SuiteOutcome, dimension: str) -> dg.AssetCheckResult:
+    """One Dagster check result for one dimension of a suite's outcome (pure: unit-tested directly)."""
+    checks: list[CheckOutcome] = outcome.dimension(dimension)
+    failed = [c for c in checks if not c.success]
+    severity = suite.dimensions[dimension]
+    summary = _table([{"check": c.check, "passed": c.success, "rows": "" if c.unexpected is None else c.unexpected,
+                       "observed": "" if c.unexpected is not None else c.observed, "error": c.error or ""}
+                      for c in checks])
+    sample = [{"check": c.check, **row} for c in failed for row in c.sample][:SAMPLE_ROWS]
+    metadata: dict[str, dg.MetadataValue] = {
+        "month": dg.MetadataValue.text(outcome.month),
+        "suite": dg.MetadataValue.text(suite.name),
+        "failed_checks": dg.MetadataValue.int(len(failed)),
+        "offending_rows": dg.MetadataValue.int(sum(c.unexpected or 0 for c in failed)),
+        "checks": dg.MetadataValue.md(summary),
+        "sample": dg.MetadataValue.md(_table(sample) if sample else "no failing row"),
+        "seconds": dg.MetadataValue.float(outcome.seconds),
+    }
+    metadata.update({f"rows.{c.check}": dg.MetadataValue.int(c.unexpected) for c in checks if c.unexpected is not None})
+    if outcome.report:
+        metadata["report_json"] = dg.MetadataValue.path(outcome.report)
+        metadata["data_docs"] = dg.MetadataValue.url(Path(outcome.data_docs).as_uri())
+    return dg.AssetCheckResult(
+        check_name=dimension,
+        asset_key=_key(suite.asset_key),
+        passed=not failed,
+        severity=dg.AssetCheckSeverity.ERROR if severity == ERROR else dg.AssetCheckSeverity.WARN,
+        description=(f"{len(failed)} of {len(checks)} checks failed: " + ", ".join(c.check for c in failed))
+        if failed else f"all {len(checks)} checks passed",
+        metadata=metadata,
+    )
+
+
+def build_suite_checks(suite: Suite) -> dg.AssetChecksDefinition:
+    specs = [
+        dg.AssetCheckSpec(
+            name=dimension,
+            asset=_key(suite.asset_key),
+            additional_deps=[_key(k) for k in suite.reads],
+            blocking=severity == ERROR,
+            partitions_def=monthly_partitions,
+            description=f"{'Blocking' if severity == ERROR else 'Warning'} ({suite.name}): "
+                        + "; ".join(c.description for c in suite.checks if c.dimension == dimension),
+        )
+        for dimension, severity in suite.dimensions.items()
+    ]
+
+    @dg.multi_asset_check(specs=specs, name="quality__" + suite.name.replace(".", "__"), pool=DUCKDB_POOL,
+                          description=f"Great Expectations suite {suite.name}, run in DuckDB for the month.")
+    def _suite_checks(context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource, paths: CadencePaths):
+        month = month_of(context.partition_key)
+        outcome = validate(suite, month, Path(duckdb.database), report_dir_for(Path(paths.reports_dir), month))
+        context.log.info(f"{suite.name} {month}: {sum(not c.success for c in outcome.checks)} failed checks "
+                         f"in {outcome.seconds:.2f}s")
+        for dimension in suite.dimensions:
+            yield check_result(suite, outcome, dimension)
+
+    return _suite_checks
+
+
+quality_checks: list[dg.AssetChecksDefinition] = [build_suite_checks(s) for s in SUITES]

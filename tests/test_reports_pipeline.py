@@ -1,0 +1,184 @@
+"""The month's reports built by the pipeline on two generated months: the dashboard in a real headless
+Chromium (screenshot at 1440x900, no console message, every chart drawn, no overlapping chart label, no
+overflowing tile), the workbook read back (trendline with equation and R², KPIs equal to the mart's,
+the sheet's own least squares equal to the pipeline's fit), the note's numbers equal to the warehouse's."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import struct
+import subprocess
+import zipfile
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from cadence.reports import fmt
+
+pytestmark = pytest.mark.integration
+
+MONTHS = ("2026-09", "2026-10")
+MONTH = MONTHS[-1]
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="no Chromium on this machine (CI installs Debian's "
+                                                             "`chromium`); the browser checks need a real browser")
+
+
+@pytest.fixture(scope="module")
+def built(module_data_dir):
+    """Two generated months through every asset of the graph (the GE quality gates are left out: they
+    check data, not reports, and cost a third of the time); returns the run's report metadata."""
+    import dagster as dg
+
+    from cadence import settings
+    from cadence.generator import generate
+    from orchestration.definitions import defs
+
+    s = settings.apply()
+    generate(s.landing_dir, list(MONTHS), leads_per_month=1500, seed=11)
+    meta = {}
+    with dg.DagsterInstance.ephemeral() as instance:
+        for month in MONTHS:
+            result = dg.materialize(list(defs.assets), partition_key=f"{month}-01", resources=defs.resources,
+                                    instance=instance)
+            assert result.success
+        for event in result.get_asset_materialization_events():
+            m = event.step_materialization_data.materialization
+            if m.asset_key.path[0] == "serving" and m.asset_key.path[-1] != "published_bi":
+                meta[m.asset_key.path[-1]] = {k: v.value for k, v in m.metadata.items()}
+    return {"root": module_data_dir, "db": s.duckdb_path, "reports": s.reports_dir / MONTH, "meta": meta}
+
+
+def test_the_run_lists_every_report_with_its_path(built):
+    meta = built["meta"]
+    assert set(meta) == {"dashboard", "audit_note", "audit_workbook"}
+    folder = built["reports"]
+    assert meta["dashboard"]["path"] == str(folder / "dashboard.html")
+    assert meta["audit_note"]["path"] == str(folder / "audit_note.md")
+    assert meta["audit_note"]["path_html"] == str(folder / "audit_note.html")
+    assert meta["audit_workbook"]["path"] == str(folder / "audit_workbook.xlsx")
+    for m in meta.values():
+        assert Path(m["path"]).stat().st_size > 1000 and m["not_available"] == {}
+    html = (folder / "dashboard.html").read_text()
+    assert not re.search(r"(src|href)=\"(https?:)?//", html), "the page must not reference external resources"
+
+
+def _chromium(args: list[str], tmp: Path) -> subprocess.CompletedProcess:
+    base = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--window-size=1440,900", "--hide-scrollbars",
+            "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync",
+            f"--user-data-dir={tmp / 'profile'}", "--enable-logging=stderr", "--v=0"]
+    return subprocess.run(base + args, capture_output=True, text=True, timeout=60)
+
+
+def _png_size(path: Path) -> tuple[int, int]:
+    head = path.read_bytes()[:24]
+    assert head[:8] == b"\x89PNG\r\n\x1a\n"
+    return struct.unpack(">II", head[16:24])
+
+
+@needs_chromium
+def test_dashboard_renders_in_chromium(built, tmp_path):
+    page = built["reports"] / "dashboard.html"
+    shot = built["root"] / "dashboard_1440x900.png"
+    done = _chromium([f"--screenshot={shot}", page.as_uri()], tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert _png_size(shot) == (1440, 900) and shot.stat().st_size > 50_000
+    dom = _chromium(["--dump-dom", page.as_uri()], tmp_path)
+    assert dom.returncode == 0
+    console = [line for line in (done.stderr + dom.stderr).splitlines() if "CONSOLE" in line]
+    assert console == [], console
+    body = dict(re.findall(r'data-([a-z-]+)="([^"]*)"', re.search(r"<body[^>]*>", dom.stdout).group(0)))
+    assert body["rendered"] == "ok", body
+    assert int(body["charts"]) == int(body["charts-drawn"]) >= 3 + 3 * 9 + 2, body  # overall, segments, reps, tests
+    assert body["label-overlaps"] == "0", body["overlap-detail"]
+    assert body["tile-overflow"] == "0", body["overflow-detail"]
+    for anchor in ("level1", "level2", "level3", "guardrails", "experiments", "diagnostic", "meta"):
+        assert f'id="{anchor}"' in dom.stdout and f'href="#{anchor}"' in dom.stdout
+
+
+def test_workbook_has_the_trendline_and_the_marts_kpis(built):
+    import openpyxl
+
+    path = built["reports"] / "audit_workbook.xlsx"
+    with zipfile.ZipFile(path) as z:
+        chart = z.read("xl/charts/chart1.xml").decode()
+    trend = re.search(r"<(\w+:)?trendline>(.*?)</(\w+:)?trendline>", chart, re.S).group(2)
+    assert re.search(r'trendlineType val="linear"', trend)
+    assert re.search(r'dispEq val="(1|true)"', trend) and re.search(r'dispRSqr val="(1|true)"', trend)
+    wb = openpyxl.load_workbook(path, read_only=True)
+    assert {"Scatter", "Leads", "KPIs", "Fits", "Guardrails", "Lists", "README"} <= set(wb.sheetnames)
+    kpis = list(wb["KPIs"].values)
+    head, rows = kpis[0], kpis[1:]
+    sheet = {r[head.index("Segment")]: r for r in rows}
+    con = duckdb.connect(str(built["db"]), read_only=True)
+    try:
+        mart = con.execute("select segment_key, leads, conversion_rate, ttf_median_hours, touches_per_lead_median "
+                           "from marts.kpi_segments_monthly where partition_month = ?", [MONTH]).fetchall()
+        fit = con.execute("select slope, intercept, r2, leads from analytics.linear_fits where partition_month = ? "
+                          "and segment_key = 'all' and trim = 'none' and population = 'standard' "
+                          "and x_measure = 'touches_in_window'", [MONTH]).fetchone()
+    finally:
+        con.close()
+    assert len(sheet) == len(mart)
+    for key, leads, cr, ttf, touches in mart:
+        row = sheet[key]
+        assert row[head.index("Leads")] == leads
+        assert row[head.index("CR")] == pytest.approx(cr)
+        assert row[head.index("TTF median (h)")] == pytest.approx(ttf)
+        assert row[head.index("Touches median")] == pytest.approx(touches)
+    leads = list(wb["Leads"].values)
+    assert "every lead" in leads[0][0]
+    cols = leads[1]
+    xs = [r[cols.index("touches (X)")] for r in leads[2:]]
+    ys = [r[cols.index("converted (Y)")] for r in leads[2:]]
+    n, mx, my = len(xs), sum(xs) / len(xs), sum(ys) / len(ys)
+    slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sum((x - mx) ** 2 for x in xs)
+    assert n == fit[3] and slope == pytest.approx(fit[0]) and my - slope * mx == pytest.approx(fit[1])
+
+
+def test_note_numbers_match_the_warehouse(built):
+    md = (built["reports"] / "audit_note.md").read_text()
+    html = (built["reports"] / "audit_note.html").read_text()
+    for title in ("What changed since", "Three lessons", "Decisions proposed per segment", "Experiments to run",
+                  "Express diagnostic", "Guardrails", "Meta"):
+        assert f"## {title}" in md and title in html
+    con = duckdb.connect(str(built["db"]), read_only=True)
+    try:
+        cr, ttf, cr_prev = con.execute(
+            "select cur.conversion_rate, cur.ttf_median_hours, prev.conversion_rate from marts.kpi_segments_monthly cur "
+            "join marts.kpi_segments_monthly prev on prev.segment_key = cur.segment_key and prev.partition_month = ? "
+            "where cur.partition_month = ? and cur.segment_key = 'all'", [MONTHS[0], MONTH]).fetchone()
+        r = con.execute("select r from analytics.linear_fits where partition_month = ? and segment_key = 'all' and "
+                        "trim = 'none' and population = 'standard' and x_measure = 'touches_in_window'",
+                        [MONTH]).fetchone()[0]
+        version = con.execute("select scoping_note_version from marts.fct_scoping_note_runs where partition_month = ?",
+                              [MONTH]).fetchone()[0]
+        questions = con.execute("select count(*) from analytics.diagnostic where partition_month = ?",
+                                [MONTH]).fetchone()[0]
+    finally:
+        con.close()
+    row = next(line for line in md.splitlines() if line.startswith("| Conversion rate |"))
+    assert f"| {fmt.pct(cr_prev)} | {fmt.pct(cr)} |" in row
+    assert f"| Median TTF | " in md and fmt.hours(ttf) in next(l for l in md.splitlines() if l.startswith("| Median TTF"))
+    assert f"| Correlation r | " in md and fmt.num(r, 2) in next(l for l in md.splitlines() if l.startswith("| Correlation r"))
+    assert version in md
+    lessons = md.split("## Three lessons from the data")[1].split("##")[0]
+    assert len(re.findall(r"^\d\. ", lessons, re.M)) == 3
+    diag = md.split("## Express diagnostic")[1].split("## ")[0]
+    assert len(re.findall(r"^\| \d+ \|", diag, re.M)) == questions == 10
+
+
+def test_reports_are_written_atomically_and_rebuilt_identically(built):
+    from cadence.reports.build import write_reports
+
+    con = duckdb.connect(str(built["db"]), read_only=True)
+    try:
+        out = write_reports(con, MONTH, built["reports"].parent, {"audit_note"})
+    finally:
+        con.close()
+    assert set(out.paths) == {"audit_note", "audit_note_html"}
+    assert not list(built["reports"].glob("*.tmp*"))
+    assert os.path.getsize(out.paths["audit_note"]) > 2000
