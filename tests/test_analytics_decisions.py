@@ -273,3 +273,12 @@ def test_renderers():
         [(0, 0.05), (5, 0.2)],
     )
     assert svg.startswith("<svg") and svg.count("<circle") == 1 and "seg &lt;1&gt;" in svg and "Q3" in svg
+
+
+def test_lower_tier_ignores_missing_tiers_from_dataframes():
+    from cadence.analytics.decision import lower_tier
+
+    assert lower_tier("high", float("nan")) == "high"
+    assert lower_tier(None, "medium") == "medium"
+    assert lower_tier("low", "high") == "low"
+    assert lower_tier(float("nan"), None) is None

@@ -113,5 +113,6 @@ def decide(inputs: dict, cfg: AnalysisConfig) -> tuple[str, str]:
 
 
 def lower_tier(a: str | None, b: str | None) -> str | None:
-    known = [t for t in (a, b) if t is not None]
+    """The lower of two r tiers; a missing tier (None, or NaN once it went through a DataFrame) is ignored."""
+    known = [t for t in (a, b) if isinstance(t, str) and t in TIERS]
     return min(known, key=TIERS.index) if known else None
