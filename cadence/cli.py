@@ -85,9 +85,24 @@ def run_months(months: list[str]) -> bool:
     return ok
 
 
+def print_status_fresh() -> None:
+    """print_status in a new process: a run may leave DuckDB instances cached in this one (GE keeps its
+    own), and DuckDB refuses a second configuration of an open file in one process."""
+    import subprocess
+
+    subprocess.run([sys.executable, "-m", "cadence.cli", "status"], check=False)
+
+
+def report_paths(month: str) -> list[Path]:
+    folder = cadence_settings.load().reports_dir / month
+    return sorted(p for p in folder.glob("*") if p.is_file()) if folder.exists() else []
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     ok = run_months([args.month])
-    print_status()
+    print_status_fresh()
+    for path in report_paths(args.month):
+        print(f"  report: {path}")
     return 0 if ok else 1
 
 
@@ -144,9 +159,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
                                  format="csv", landing=None)
         cmd_generate(gen)
     ok = run_months([month])
-    print_status()
+    print_status_fresh()
+    reports = "\n".join(f"  {p.name:<17}: {p}" for p in report_paths(month))
     print(f"""
-Results
+Results of {month}
+{reports}
+  BI (read-only)   : {s.publish_dir / 'cadence_bi.duckdb'}  (+ Parquet in {s.publish_dir / 'parquet'})
   DuckDB warehouse : {s.duckdb_path}
   Landing extracts : {s.landing_dir}
   Reports          : {s.reports_dir}

@@ -75,8 +75,8 @@ def run(module_data_dir):
         selection=dg.AssetSelection.groups("experiments").upstream()
         | dg.AssetSelection.assets(*cadence_dbt_models.keys),
     )
-    resolved = dg.Definitions.merge(defs, dg.Definitions(jobs=[job])).resolve_job_def("experiments_only")
     with dg.instance_for_test() as instance:
+        resolved = dg.Definitions.merge(defs, dg.Definitions(jobs=[job])).resolve_job_def("experiments_only")
         for month in MONTHS:
             assert resolved.execute_in_process(partition_key=f"{month}-01", instance=instance).success
         yield root, root / "warehouse" / "cadence.duckdb", manifests, truth, instance
