@@ -39,8 +39,10 @@ def run(module_data_dir):
         load_source_month(con, source, "2026-09", landing, load_mapping(CONFIG_DIR / "sources.yml"))
     con.close()
     # the whole dbt project (a subset would drop models that singular tests read), not the later layers
-    result = dg.materialize([*ingestion_assets, cadence_dbt_models, *quality_checks], partition_key=f"{MONTH}-01",
-                            resources=build_resources(), raise_on_error=False)
+    with dg.instance_for_test() as instance:
+        result = dg.materialize([*ingestion_assets, cadence_dbt_models, *quality_checks],
+                                partition_key=f"{MONTH}-01", resources=build_resources(), raise_on_error=False,
+                                instance=instance)
     manifest = json.loads((landing / "_manifest" / f"{MONTH}.json").read_text())
     return result, db, root, manifest
 
