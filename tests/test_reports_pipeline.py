@@ -23,8 +23,10 @@ pytestmark = pytest.mark.integration
 MONTHS = ("2026-09", "2026-10")
 MONTH = MONTHS[-1]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
-needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="no Chromium on this machine (CI installs Debian's "
-                                                             "`chromium`); the browser checks need a real browser")
+needs_chromium = pytest.mark.skipif(
+    CHROMIUM is None,
+    reason="no Chromium on this machine (CI installs Debian's `chromium`); the browser checks need a real browser",
+)
 
 
 @pytest.fixture(scope="module")
@@ -38,12 +40,13 @@ def built(module_data_dir):
     from orchestration.definitions import defs
 
     s = settings.apply()
-    generate(s.landing_dir, list(MONTHS), leads_per_month=1500, seed=11)
+    generate(s.landing_dir, list(MONTHS), leads_per_month=4000, seed=11)
     meta = {}
     with dg.DagsterInstance.ephemeral() as instance:
         for month in MONTHS:
-            result = dg.materialize(list(defs.assets), partition_key=f"{month}-01", resources=defs.resources,
-                                    instance=instance)
+            result = dg.materialize(
+                list(defs.assets), partition_key=f"{month}-01", resources=defs.resources, instance=instance
+            )
             assert result.success
         for event in result.get_asset_materialization_events():
             m = event.step_materialization_data.materialization
@@ -67,9 +70,21 @@ def test_the_run_lists_every_report_with_its_path(built):
 
 
 def _chromium(args: list[str], tmp: Path) -> subprocess.CompletedProcess:
-    base = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--window-size=1440,900", "--hide-scrollbars",
-            "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync",
-            f"--user-data-dir={tmp / 'profile'}", "--enable-logging=stderr", "--v=0"]
+    base = [
+        CHROMIUM,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--window-size=1440,900",
+        "--hide-scrollbars",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--no-first-run",
+        "--disable-sync",
+        f"--user-data-dir={tmp / 'profile'}",
+        "--enable-logging=stderr",
+        "--v=0",
+    ]
     return subprocess.run(base + args, capture_output=True, text=True, timeout=60)
 
 
@@ -115,11 +130,17 @@ def test_workbook_has_the_trendline_and_the_marts_kpis(built):
     sheet = {r[head.index("Segment")]: r for r in rows}
     con = duckdb.connect(str(built["db"]), read_only=True)
     try:
-        mart = con.execute("select segment_key, leads, conversion_rate, ttf_median_hours, touches_per_lead_median "
-                           "from marts.kpi_segments_monthly where partition_month = ?", [MONTH]).fetchall()
-        fit = con.execute("select slope, intercept, r2, leads from analytics.linear_fits where partition_month = ? "
-                          "and segment_key = 'all' and trim = 'none' and population = 'standard' "
-                          "and x_measure = 'touches_in_window'", [MONTH]).fetchone()
+        mart = con.execute(
+            "select segment_key, leads, conversion_rate, ttf_median_hours, touches_per_lead_median "
+            "from marts.kpi_segments_monthly where partition_month = ?",
+            [MONTH],
+        ).fetchall()
+        fit = con.execute(
+            "select slope, intercept, r2, leads from analytics.linear_fits where partition_month = ? "
+            "and segment_key = 'all' and trim = 'none' and population = 'standard' "
+            "and x_measure = 'touches_in_window'",
+            [MONTH],
+        ).fetchone()
     finally:
         con.close()
     assert len(sheet) == len(mart)
@@ -142,28 +163,42 @@ def test_workbook_has_the_trendline_and_the_marts_kpis(built):
 def test_note_numbers_match_the_warehouse(built):
     md = (built["reports"] / "audit_note.md").read_text()
     html = (built["reports"] / "audit_note.html").read_text()
-    for title in ("What changed since", "Three lessons", "Decisions proposed per segment", "Experiments to run",
-                  "Express diagnostic", "Guardrails", "Meta"):
+    for title in (
+        "What changed since",
+        "Three lessons",
+        "Decisions proposed per segment",
+        "Experiments to run",
+        "Express diagnostic",
+        "Guardrails",
+        "Meta",
+    ):
         assert f"## {title}" in md and title in html
     con = duckdb.connect(str(built["db"]), read_only=True)
     try:
         cr, ttf, cr_prev = con.execute(
-            "select cur.conversion_rate, cur.ttf_median_hours, prev.conversion_rate from marts.kpi_segments_monthly cur "
-            "join marts.kpi_segments_monthly prev on prev.segment_key = cur.segment_key and prev.partition_month = ? "
-            "where cur.partition_month = ? and cur.segment_key = 'all'", [MONTHS[0], MONTH]).fetchone()
-        r = con.execute("select r from analytics.linear_fits where partition_month = ? and segment_key = 'all' and "
-                        "trim = 'none' and population = 'standard' and x_measure = 'touches_in_window'",
-                        [MONTH]).fetchone()[0]
-        version = con.execute("select scoping_note_version from marts.fct_scoping_note_runs where partition_month = ?",
-                              [MONTH]).fetchone()[0]
-        questions = con.execute("select count(*) from analytics.diagnostic where partition_month = ?",
-                                [MONTH]).fetchone()[0]
+            "select cur.conversion_rate, cur.ttf_median_hours, prev.conversion_rate "
+            "from marts.kpi_segments_monthly cur join marts.kpi_segments_monthly prev "
+            "on prev.segment_key = cur.segment_key and prev.partition_month = ? "
+            "where cur.partition_month = ? and cur.segment_key = 'all'",
+            [MONTHS[0], MONTH],
+        ).fetchone()
+        r = con.execute(
+            "select r from analytics.linear_fits where partition_month = ? and segment_key = 'all' and "
+            "trim = 'none' and population = 'standard' and x_measure = 'touches_in_window'",
+            [MONTH],
+        ).fetchone()[0]
+        version = con.execute(
+            "select scoping_note_version from marts.fct_scoping_note_runs where partition_month = ?", [MONTH]
+        ).fetchone()[0]
+        questions = con.execute(
+            "select count(*) from analytics.diagnostic where partition_month = ?", [MONTH]
+        ).fetchone()[0]
     finally:
         con.close()
     row = next(line for line in md.splitlines() if line.startswith("| Conversion rate |"))
     assert f"| {fmt.pct(cr_prev)} | {fmt.pct(cr)} |" in row
-    assert f"| Median TTF | " in md and fmt.hours(ttf) in next(l for l in md.splitlines() if l.startswith("| Median TTF"))
-    assert f"| Correlation r | " in md and fmt.num(r, 2) in next(l for l in md.splitlines() if l.startswith("| Correlation r"))
+    lines = {line.split(" | ")[0][2:]: line for line in md.splitlines() if line.startswith("| ")}
+    assert fmt.hours(ttf) in lines["Median TTF"] and fmt.num(r, 2) in lines["Correlation r"]
     assert version in md
     lessons = md.split("## Three lessons from the data")[1].split("##")[0]
     assert len(re.findall(r"^\d\. ", lessons, re.M)) == 3
@@ -171,7 +206,7 @@ def test_note_numbers_match_the_warehouse(built):
     assert len(re.findall(r"^\| \d+ \|", diag, re.M)) == questions == 10
 
 
-def test_reports_are_written_atomically_and_rebuilt_identically(built):
+def test_rebuilding_one_report_leaves_no_temporary_file(built):
     from cadence.reports.build import write_reports
 
     con = duckdb.connect(str(built["db"]), read_only=True)

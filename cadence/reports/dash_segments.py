@@ -1,0 +1,162 @@
+"""Level 2: one card per segment (facts, light and reason, recommended thresholds, the three pictures on
+shared axes), then the funnel by stage, the KPIs by entry phase and the top outliers of the cycle."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from cadence.reports import charts, fmt, views
+from cadence.reports.dash_overview import fit_caption, ttf_caption
+from cadence.reports.gather import ReportData
+from cadence.reports.html import Raw, card, dl, esc, light_chip, section, table
+from cadence.scoping import FUNNEL_PHASES
+
+CHART_SIZE = (336, 240)
+THRESHOLD_NAMES = {
+    "min_touches": "Minimum touches",
+    "ttf_target_hours": "TTF target (h)",
+    "max_touches_per_day": "Daily touch cap",
+}
+
+
+def threshold_lines(rows: pd.DataFrame) -> list[str]:
+    """'Minimum touches: 4 → 6 (recommended)' per threshold of the segment."""
+    out = []
+    for r in rows.itertuples():
+        name = THRESHOLD_NAMES.get(r.threshold, r.threshold)
+        cur, rec = fmt.num(r.current_value, 0), fmt.num(r.recommended_value, 0)
+        change = f"{cur} → {rec}" if r.status == "recommended" and cur != rec else cur
+        out.append(f"{name}: {change} ({str(r.status).replace('_', ' ')})")
+    return out
+
+
+def _delta_cr(data: ReportData, seg: views.Segment) -> str:
+    prev = data.of("kpis", data.previous)
+    row = prev[prev["segment_key"] == seg.key] if len(prev) else prev
+    if row.empty or not seg.kpi:
+        return fmt.DASH
+    return fmt.points(100 * (seg.kpi["conversion_rate"] - row.iloc[0]["conversion_rate"]))
+
+
+def _facts(data: ReportData, seg: views.Segment) -> str:
+    k, f, light, q = seg.kpi, seg.fit, seg.light, seg.quadrant
+    trimmed = seg.fit_trimmed.get("r") if seg.fit_trimmed else None
+    items = [
+        ("Leads (in scope)", fmt.num(k.get("leads"))),
+        (
+            "Conversion rate",
+            f"{fmt.pct(k.get('conversion_rate'))} [{fmt.pct(k.get('conversion_rate_ci_low'))}, "
+            f"{fmt.pct(k.get('conversion_rate_ci_high'))}]",
+        ),
+        ("Δ CR vs last month", _delta_cr(data, seg)),
+        ("Median TTF", fmt.hours(k.get("ttf_median_hours"))),
+        ("Within TTF target", fmt.pct(k.get("share_within_ttf_target"), 0)),
+        (
+            "Median contacts (IQR)",
+            f"{fmt.num(k.get('touches_per_lead_median'), 1)} ({fmt.num(k.get('touches_per_lead_iqr'), 0)})",
+        ),
+        ("r (without top 1 %)", f"{fmt.num(f.get('r'), 2)} ({fmt.num(trimmed, 2)})"),
+        ("Slope · R²", f"{fmt.points(100 * f['slope'], 2, '')} pts/touch · {fmt.num(f['r2'], 3)}" if f else fmt.DASH),
+        ("Leads in Q1 · Q3", f"{fmt.pct(q.get('share_q1'), 0)} · {fmt.pct(q.get('share_q3'), 0)}"),
+    ]
+    reason = esc(light.get("reason", "traffic light not available"))
+    th = "".join(f"<li>{esc(t)}</li>" for t in threshold_lines(seg.thresholds)) or "<li>not available</li>"
+    return (
+        f'<div class="facts"><h3>{esc(fmt.segment_label(seg.key))} {light_chip(light.get("light"))}</h3>'
+        f'<div class="reason">{reason}</div>{dl(items)}'
+        f'<div class="sub" style="margin-top:6px">Thresholds proposed</div><ul class="th">{th}</ul></div>'
+    )
+
+
+def segment_cards(data: ReportData, ax: views.Axes) -> str:
+    parts = []
+    for key in views.segment_keys(data):
+        seg = views.segment(data, key)
+        c = views.charts_of(data, seg, ax, CHART_SIZE)
+        shape = seg.shape.get("description", "") if seg.shape else ""
+        minis = "".join(
+            f'<div class="mini"><div class="mt">{esc(t)}</div><div class="mc">{esc(cap)}</div>{c[k]}</div>'
+            for k, t, cap in (
+                ("contacts", "Contacts vs conversion", fit_caption(seg)),
+                ("ttf", "Time to first contact vs conversion", ttf_caption(seg)),
+                ("curve", "Conversion by touch count", shape or "95% intervals"),
+            )
+        )
+        parts.append(f'<div class="card seg" id="seg-{esc(views.chart_name(key))}">{_facts(data, seg)}{minis}</div>')
+    return "".join(parts) or '<p class="na">No segment: not available.</p>'
+
+
+def _funnel(data: ReportData) -> str:
+    f = data.of("funnel")
+    if f.empty:
+        return '<p class="na">Funnel stages: not available.</p>'
+    overall = f[f["segment_level"] == "all"].sort_values("stage_order")
+    stages = [
+        {
+            "stage": r.funnel_stage,
+            "leads": int(r.leads_reached),
+            "conv": None if r.stage_order == 1 else r.conversion_from_previous_stage,
+        }
+        for r in overall.itertuples()
+    ]
+    chart = charts.funnel_chart(stages, "funnel-all", "Leads reaching each stage", 420)
+    by_channel = f[f["segment_level"] == "channel"].pivot_table(
+        index="channel", columns="funnel_stage", values="conversion_from_previous_stage", aggfunc="first"
+    )
+    cols = [s for s in ("SQL", "opportunity", "won") if s in by_channel.columns]
+    rows = [{"channel": ch, **{s: by_channel.loc[ch, s] for s in cols}} for ch in by_channel.index]
+    tbl = table(
+        rows,
+        [("Channel", lambda r: r["channel"], "")] + [(f"→ {s}", lambda r, s=s: fmt.pct(r[s], 0), "n") for s in cols],
+    )
+    return f"{chart}<div class='sub' style='margin:6px 0'>Conversion from the previous stage, by channel</div>{tbl}"
+
+
+def _phases(data: ReportData) -> str:
+    k = data.of("kpis")
+    order = {p: i for i, p in enumerate(FUNNEL_PHASES)}
+    rows = k[k["segment_level"] == "funnel_phase"].to_dict("records") if len(k) else []
+    rows = sorted(rows, key=lambda r: order.get(r["funnel_phase"], 9))
+    lights = data.of("lights").set_index("segment_key")["light"].to_dict() if len(data.of("lights")) else {}
+    return table(
+        rows,
+        [
+            ("Entry phase", lambda r: r["funnel_phase"], ""),
+            ("Leads", lambda r: fmt.num(r["leads"]), "n"),
+            ("CR", lambda r: fmt.pct(r["conversion_rate"]), "n"),
+            ("TTF (median)", lambda r: fmt.hours(r["ttf_median_hours"]), "n"),
+            ("Contacts", lambda r: fmt.num(r["touches_per_lead_median"], 1), "n"),
+            ("Win rate", lambda r: fmt.pct(r["win_rate"], 0), "n"),
+            ("Light", lambda r: light_chip(lights.get(r["segment_key"])), ""),
+        ],
+    )
+
+
+def _outliers(data: ReportData) -> str:
+    o = data.of("outliers")
+    return table(
+        o.to_dict("records"),
+        [
+            ("#", lambda r: r["outlier_rank"], "n"),
+            ("Lead", lambda r: r["entity_id"], ""),
+            ("Segment", lambda r: r["population"], ""),
+            ("Metric", lambda r: r["metric"], ""),
+            ("Value", lambda r: fmt.num(r["value"]), "n"),
+            ("Typical", lambda r: fmt.num(r["typical_value"]), "n"),
+            ("Class", lambda r: r["outlier_class"], ""),
+            ("Action", lambda r: r["action"], ""),
+        ],
+        "no outlier flagged" if "cleaning.outliers_top5" not in data.unavailable else "not available",
+    )
+
+
+def level2(data: ReportData, ax: views.Axes) -> Raw:
+    funnel = card("Funnel by stage", _funnel(data), "all in-scope leads")
+    phases = card("KPIs by entry phase", _phases(data), "funnel phase at lead creation")
+    outliers = card("Top outliers of the cycle", _outliers(data), "classified: error, exceptional, opportunity, risk")
+    stages = f'<div class="row c2">{funnel}{phases}</div><div style="margin-top:12px">{outliers}</div>'
+    sub = (
+        "Each row: one channel × company-size segment. Axes are shared across segments; "
+        f"touches beyond {ax.x_max:g} (the top 1 %) are not drawn."
+    )
+    return section("level2", "Segments and stages", segment_cards(data, ax) + stages, "Level 2", sub)

@@ -1,0 +1,177 @@
+"""One segment's picture (the overall one is the segment 'all'): its rows from every table, and its three
+charts on axes shared by all segments, so panels compare at a glance."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from cadence.analytics.shapes import predict
+from cadence.reports import charts, scatter
+from cadence.reports.gather import SEGMENT_LEVEL, ReportData
+from cadence.reports.scatter import Line, Point
+from cadence.scoping import CHANNELS, COMPANY_SIZES
+
+
+def segment_keys(data: ReportData) -> list[str]:
+    """The month's segments at SEGMENT_LEVEL that have leads, channel then size order."""
+    kpis = data.of("kpis")
+    present = set(kpis.loc[kpis["segment_level"] == SEGMENT_LEVEL, "segment_key"]) if len(kpis) else set()
+    keys = [f"channel={c} | company_size={s}" for c in CHANNELS for s in COMPANY_SIZES]
+    return [k for k in keys if k in present]
+
+
+def _one(df: pd.DataFrame, **match) -> dict:
+    for col, val in match.items():
+        if df.empty or col not in df.columns:
+            return {}
+        df = df[df[col] == val]
+    return df.iloc[0].to_dict() if len(df) else {}
+
+
+@dataclass
+class Segment:
+    key: str
+    kpi: dict
+    fit: dict
+    fit_trimmed: dict
+    quadrant: dict
+    ttf: dict
+    light: dict
+    shape: dict
+    thresholds: pd.DataFrame
+    bins: pd.DataFrame
+    points: pd.DataFrame
+
+    @property
+    def line(self) -> Line | None:
+        return Line(self.fit["slope"], self.fit["intercept"]) if self.fit else None
+
+
+def segment(data: ReportData, key: str) -> Segment:
+    x = data.cfg.x_measure
+    fits = data.of("fits")
+    pts = data.points
+    pts = pts[pts["in_overall"]] if key == "all" else pts[(pts["segment_key"] == key) & pts["in_segment"]]
+    th = data.of("thresholds")
+    return Segment(
+        key=key,
+        kpi=_one(data.of("kpis"), segment_key=key),
+        fit=_one(fits, segment_key=key, x_measure=x, trim="none"),
+        fit_trimmed=_one(fits, segment_key=key, x_measure=x, trim="top"),
+        quadrant=_one(data.of("quadrants"), segment_key=key),
+        ttf=_one(data.ttf_fits, segment_key=key),
+        light=_one(data.of("lights"), segment_key=key),
+        shape=_one(data.of("shapes"), segment_key=key),
+        thresholds=th[th["segment_key"] == key] if len(th) else th,
+        bins=data.of("bins")[data.of("bins")["segment_key"] == key] if len(data.bins) else data.bins,
+        points=pts,
+    )
+
+
+def chart_name(key: str) -> str:
+    """'channel=inbound | company_size=SMB' -> 'inbound-SMB' (ids and anchors)."""
+    return key.replace("channel=", "").replace(" | company_size=", "-")
+
+
+@dataclass(frozen=True)
+class Axes:
+    """Shared across panels: touches shown (the 99th percentile of the month) and the curve's CR ceiling."""
+
+    x_max: float
+    y_max: float
+    window_hours: float
+
+
+def shared_axes(data: ReportData) -> Axes:
+    window = 24.0 * float(data.note["attribution_window_days"])
+    bins = data.of("bins")
+    if bins.empty:
+        return Axes(20.0, 0.5, window)
+    overall = bins[bins["segment_key"] == "all"].sort_values("touches_mean")
+    cum = overall["leads"].cumsum() / max(overall["leads"].sum(), 1)
+    p99 = float(overall.loc[cum >= 0.99, "touches_high"].min()) if len(overall) else 20.0
+    x_max = float(np.ceil(max(p99, 5.0) / 5.0) * 5.0)
+    solid = bins[(bins["leads"] >= data.cfg.min_bin_leads) & (bins["touches_mean"] <= x_max)]
+    top = float(solid["cr_ci_high"].max()) if len(solid) else 0.5
+    return Axes(x_max, float(min(1.0, np.ceil(top * 10) / 10)), window)
+
+
+def charts_of(data: ReportData, seg: Segment, ax: Axes, size: tuple[int, int] = (330, 250)) -> dict[str, str]:
+    """The segment's three SVG charts: contacts vs CR, TTF vs CR, binned conversion curve."""
+    name, (w, h) = chart_name(seg.key), size
+    pts = seg.points
+    contact_pts = [
+        Point(float(a), int(b), float(c)) for a, b, c in zip(pts["touches"], pts["converted"], pts["u"], strict=True)
+    ]
+    contacted = pts[pts["ttf_hours"].notna()]
+    ttf_pts = [
+        Point(float(a), int(b), float(c))
+        for a, b, c in zip(contacted["ttf_hours"], contacted["converted"], contacted["u"], strict=True)
+    ]
+    q = seg.quadrant
+    shares = {f"Q{i}": q.get(f"share_q{i}") for i in range(1, 5)}
+    fit = seg.fit
+    t = seg.ttf
+    target = _ttf_target(data, seg)
+    out = {
+        "contacts": scatter.contacts_scatter(
+            contact_pts,
+            seg.line,
+            fit.get("x_mean", np.nan),
+            fit.get("y_mean", np.nan),
+            shares,
+            ax.x_max,
+            f"contacts-{name}",
+            f"Contacts vs conversion, {name}",
+            w,
+            h,
+        ),
+        "ttf": scatter.ttf_scatter(
+            ttf_pts,
+            Line(t["slope"], t["intercept"]) if t else None,
+            t.get("log_x_mean", np.nan),
+            t.get("y_mean", np.nan),
+            {k: t.get(k) for k in ("tl", "tr", "bl", "br")},
+            target,
+            ax.window_hours,
+            f"ttf-{name}",
+            f"Time to first contact vs conversion, {name}",
+            w,
+            h,
+        ),
+    }
+    bins = [
+        {"x": r.touches_mean, "cr": r.cr, "lo": r.cr_ci_low, "hi": min(r.cr_ci_high, ax.y_max), "leads": r.leads}
+        for r in seg.bins.itertuples()
+    ]
+    shape = seg.shape
+    curve = []
+    if shape and shape.get("shape") not in (None, "insufficient_data", "linear"):
+        xs = np.linspace(0, ax.x_max, 60)
+        curve = [(float(a), float(b)) for a, b in zip(xs, predict(shape, xs), strict=True)]
+    out["curve"] = charts.curve_chart(
+        bins, curve, seg.line, ax.x_max, ax.y_max, f"curve-{name}", f"Conversion by touch count, {name}", w, h
+    )
+    return out
+
+
+def _ttf_target(data: ReportData, seg: Segment) -> float | None:
+    rows = seg.thresholds
+    if len(rows):
+        hit = rows[rows["threshold"] == "ttf_target_hours"]
+        if len(hit) and pd.notna(hit.iloc[0]["current_value"]):
+            return float(hit.iloc[0]["current_value"])
+    return float(data.cfg.ttf_target_hours)
+
+
+def segment_order(key: str) -> tuple[int, int]:
+    """Sort key of a 'channel=… | company_size=…' key: channel order, then size order ('all' first)."""
+    parts = dict(p.strip().split("=", 1) for p in key.split("|") if "=" in p)
+    ch, size = parts.get("channel"), parts.get("company_size")
+    return (
+        CHANNELS.index(ch) + 1 if ch in CHANNELS else 0,
+        COMPANY_SIZES.index(size) + 1 if size in COMPANY_SIZES else 0,
+    )
