@@ -66,6 +66,7 @@ def run_pipeline(root: Path, month: str) -> dict:
 
     settings.apply()
     job = defs.resolve_job_def("monthly_audit")
+    kinds = {dg.DagsterEventType.STEP_START, dg.DagsterEventType.STEP_SUCCESS, dg.DagsterEventType.STEP_FAILURE}
     with dg.DagsterInstance.get() as instance:
         result = job.execute_in_process(
             partition_key=partition_key_of(month),
@@ -73,14 +74,16 @@ def run_pipeline(root: Path, month: str) -> dict:
             run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}},
             raise_on_error=False,
         )
+        entries = instance.all_logs(result.run_id, of_type=kinds)  # the run's own step events, timestamped
     sampler.stop.set()
     sampler.join()
     starts, steps = {}, {}
-    for event in result.all_events:
+    for entry in entries:
+        event = entry.dagster_event
         if event.event_type_value == "STEP_START":
-            starts[event.step_key] = event.timestamp
-        elif event.event_type_value in ("STEP_SUCCESS", "STEP_FAILURE") and event.step_key in starts:
-            t0, t1 = starts[event.step_key], event.timestamp
+            starts[event.step_key] = entry.timestamp
+        elif event.step_key in starts:
+            t0, t1 = starts[event.step_key], entry.timestamp
             peak = max((rss for t, rss in sampler.samples if t0 <= t <= t1), default=0)
             steps[event.step_key] = {
                 "seconds": round(t1 - t0, 2),
