@@ -310,8 +310,9 @@ def test_planted_best_time_to_call_is_recovered(pipeline):
 def test_scoping_note_is_stored_with_the_month(pipeline):
     runs = query(pipeline[1], "select * from marts.fct_scoping_note_runs")
     assert runs.partition_month.tolist() == [MONTH]
-    # the run passes the cycle's note once the pipeline wires it; dbt's defaults equal the default note
-    assert runs.scoping_note_version[0] in (DEFAULT_NOTE.version, "dbt_project_defaults")
+    # the run passes the cycle's note (config/scoping_note.yml) to dbt: its version and JSON are stored
+    assert runs.scoping_note_version[0] == DEFAULT_NOTE.version
+    assert json.loads(runs.scoping_note_json[0]) == json.loads(DEFAULT_NOTE.json)
 
 
 # ---------------------------------------------------------------- tests: another scoping note, same code
