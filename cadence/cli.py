@@ -160,7 +160,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         cmd_generate(gen)
     ok = run_months([month])
     print_status_fresh()
-    reports = "\n".join(f"  {p.name:<17}: {p}" for p in report_paths(month))
+    reports = "\n".join(f"  {p.name:<19}: {p}" for p in report_paths(month))
     print(f"""
 Results of {month}
 {reports}
