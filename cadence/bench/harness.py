@@ -94,6 +94,33 @@ def machine_facts() -> dict[str, str]:
     }
 
 
+def targets(rows: list[dict]) -> list[tuple[str, str, bool]]:
+    """The issue's targets, each with the measured figure and whether it is met (only sizes that ran)."""
+    by = {r["leads"]: r for r in rows}
+    out = []
+    if 10_000 in by:
+        fixed = by[10_000]["pipeline"]["process_seconds"]
+        out.append(("10 k leads end to end <= 15 s", f"{fixed:.0f} s", fixed <= 15))
+    if 1_000_000 in by:
+        r = by[1_000_000]
+        p, d, pd_ = (r[s]["process_seconds"] for s in STAGES)
+        out += [
+            ("1 M leads: pipeline <= 1.5x the plain DuckDB script", f"{p / d:.1f}x", p / d <= 1.5),
+            ("1 M leads: pipeline >= 3x faster than pandas", f"{pd_ / p:.2f}x", pd_ / p >= 3),
+            (
+                "1 M leads: peak RSS <= 4 GB",
+                f"{r['pipeline']['process_peak_rss_mb'] / 1024:.1f} GB",
+                r["pipeline"]["process_peak_rss_mb"] <= 4096,
+            ),
+        ]
+    if 100_000 in by and 1_000_000 in by:
+        growth = by[1_000_000]["pipeline"]["process_seconds"] / by[100_000]["pipeline"]["process_seconds"]
+        out.append(
+            ("time grows no faster than linearly from 100 k to 1 M", f"{growth:.2f}x for 10x data", growth <= 10)
+        )
+    return out
+
+
 def render(rows: list[dict], facts: dict[str, str], command: str, memory_limit: str) -> str:
     lines = [
         "# Benchmarks",
@@ -128,6 +155,8 @@ def render(rows: list[dict], facts: dict[str, str], command: str, memory_limit: 
             f"\nGrowth of the pipeline's time from {prev['leads']:,} to {cur['leads']:,} leads "
             f"({cur['leads'] / prev['leads']:.0f}x data): {growth:.2f}x."
         )
+    lines += ["", "## Targets (issue #8)", "", "| target | measured | met |", "|---|---|---|"]
+    lines += [f"| {name} | {measured} | {'yes' if met else 'NO'} |" for name, measured, met in targets(rows)]
     lines += ["", "## Pipeline steps (from the Dagster run's own step events)", ""]
     steps = sorted({k for r in rows for k in r["pipeline"]["steps"]})
     lines.append("| step | " + " | ".join(f"{r['leads']:,} leads: s (peak MB)" for r in rows) + " |")
