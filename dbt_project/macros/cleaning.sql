@@ -80,6 +80,21 @@
     group by partition_month, lead_id
 {%- endmacro %}
 
+{#- A touch table's rows with their lead's facts from `leads` (a CTE of month_leads()): what the orphan,
+    excluded-lead, wrong-offset and before-creation rules need. -#}
+{% macro with_month_lead(relation) -%}
+    select
+        {{ relation }}.*,
+        leads.lead_is_kept,
+        leads.lead_created_at,
+        leads.lead_zone,
+        leads.lead_exclusion_reason
+    from {{ relation }}
+    left join leads
+        on {{ relation }}.partition_month = leads.partition_month
+        and {{ relation }}.lead_id = leads.lead_id
+{%- endmacro %}
+
 {#- Rules 1-3 as one CASE over a relation with raw_<col> texts, typed columns and, when `lead_rules`,
     the month_leads() columns (lead_is_kept, lead_created_at, lead_zone, lead_exclusion_reason). -#}
 {% macro row_rules(mandatory, timestamps, numbers=[], non_negative=[], lead_rules=true, offsets=[],

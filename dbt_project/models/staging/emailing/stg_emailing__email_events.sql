@@ -42,16 +42,7 @@ typed as (
 
 with_lead as (
 
-    select
-        typed.*,
-        leads.lead_is_kept,
-        leads.lead_created_at,
-        leads.lead_zone,
-        leads.lead_exclusion_reason
-    from typed
-    left join leads
-        on typed.partition_month = leads.partition_month
-        and typed.lead_id = leads.lead_id
+    {{ with_month_lead('typed') }}
 
 ),
 
