@@ -175,15 +175,22 @@ def before_creation(key: str, col: str, month: str) -> str:
 
 
 def repeated_key(key: str) -> str:
+    """Rows repeating an earlier row's key. Ranked only among the keys seen more than once (a narrow
+    aggregate finds those few first), not over every row of the month."""
     k = ident(key)
     return (f"select {LINEAGE}, {k} from (select *, row_number() over (partition by {k} "
-            f"order by _source_file, _source_row) as k_rank from {{batch}} where {k} is not null) where k_rank > 1")
+            f"order by _source_file, _source_row) as k_rank from {{batch}} where {k} in "
+            f"(select {k} from {{batch}} where {k} is not null group by {k} having count(*) > 1)) where k_rank > 1")
 
 
 def exact_duplicates(ent: Entity) -> str:
+    """Rows repeating an earlier row entirely. Candidates first: rows whose 64-bit hash of all columns
+    is seen more than once (a hash collision only adds a candidate); the exact ranking then runs on
+    those few rows, on the columns themselves."""
     cols = ", ".join(ident(c) for c in ent.columns)
     return (f"select {LINEAGE}, {ident(ent.key)} from (select *, row_number() over (partition by {cols} "
-            f"order by _source_file, _source_row) as p_rank from {{batch}}) where p_rank > 1")
+            f"order by _source_file, _source_row) as p_rank from {{batch}} where hash({cols}) in "
+            f"(select hash({cols}) from {{batch}} group by 1 having count(*) > 1)) where p_rank > 1")
 
 
 def unknown_lead(key: str, month: str) -> str:

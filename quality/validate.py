@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -104,37 +105,49 @@ def _outcome(result, sample_size: int) -> CheckOutcome:
 def validate(suite: Suite, month: str, database: Path, report_dir: Path | None = None,
              thresholds: Thresholds | None = None, sample_size: int = SAMPLE_SIZE) -> SuiteOutcome:
     """Validate ``suite`` on ``month`` of the DuckDB file ``database`` (opened read-only, then released)."""
+    return validate_suites([suite], month, database, report_dir, thresholds, sample_size)[0]
+
+
+def validate_suites(suites: list[Suite], month: str, database: Path, report_dir: Path | None = None,
+                    thresholds: Thresholds | None = None, sample_size: int = SAMPLE_SIZE) -> list[SuiteOutcome]:
+    """Validate several suites on ``month`` with one GE context and one read-only connection, then render
+    their Data Docs once (a site build per suite cost more than most validations at small sizes)."""
     t = thresholds or Thresholds()
-    started = time.perf_counter()
     ctx = make_context(report_dir)
     datasource = add_duckdb_datasource(ctx, database)
+    outcomes, run_ids = [], []
+    # COMPLETE: unexpected-rows checks return their rows (GE fetches at most 200); column checks are
+    # only used where failures are few (cleaned data, small tables)
+    stamp = datetime.now(UTC)
     try:
-        asset = datasource.add_query_asset(name=suite.name.replace(".", "__"), query=suite.batch(month))
-        batch = asset.add_batch_definition_whole_table("month")
-        gx_suite = ctx.suites.add(gx.ExpectationSuite(name=suite.name, expectations=suite.expectations(month, t)))
-        definition = ctx.validation_definitions.add(
-            gx.ValidationDefinition(name=f"{suite.name} {month}", data=batch, suite=gx_suite))
-        # COMPLETE: unexpected-rows checks return their rows (GE fetches at most 200); column checks are
-        # only used where failures are few (cleaned data, small tables)
-        result_format = {"result_format": "COMPLETE", "partial_unexpected_count": sample_size}
-        if suite.index_columns:
-            result_format["unexpected_index_column_names"] = list(suite.index_columns)
-        if report_dir is None:
-            result = definition.run(result_format=result_format)
-        else:
-            checkpoint = ctx.checkpoints.add(gx.Checkpoint(
-                name=f"{suite.name} {month}", validation_definitions=[definition], result_format=result_format,
-                actions=[gx.checkpoint.UpdateDataDocsAction(name="data_docs", site_names=["cadence"])]))
-            run = checkpoint.run(run_id=RunIdentifier(run_name=f"{month} {suite.name}"))
-            result = next(iter(run.run_results.values()))
+        for suite in suites:
+            started = time.perf_counter()
+            asset = datasource.add_query_asset(name=suite.name.replace(".", "__"), query=suite.batch(month))
+            batch = asset.add_batch_definition_whole_table("month")
+            gx_suite = ctx.suites.add(gx.ExpectationSuite(name=suite.name, expectations=suite.expectations(month, t)))
+            definition = ctx.validation_definitions.add(
+                gx.ValidationDefinition(name=f"{suite.name} {month}", data=batch, suite=gx_suite))
+            result_format = {"result_format": "COMPLETE", "partial_unexpected_count": sample_size}
+            if suite.index_columns:
+                result_format["unexpected_index_column_names"] = list(suite.index_columns)
+            run_id = RunIdentifier(run_name=f"{month} {suite.name}", run_time=stamp)
+            run_ids.append(run_id)
+            result = definition.run(result_format=result_format, run_id=run_id)
+            outcomes.append(SuiteOutcome(suite.name, month, [_outcome(r, sample_size) for r in result.results],
+                                         round(time.perf_counter() - started, 3)))
+        if report_dir is not None:
+            names = {r.run_name for r in run_ids}
+            # this call's results only: the month's folder also keeps the earlier runs' results
+            keys = [k for k in ctx.validation_results_store.list_keys()
+                    if k.run_id.run_name in names and k.run_id.run_time == stamp]
+            ctx.build_data_docs(site_names=["cadence"], resource_identifiers=keys)
     finally:
         close_datasource(datasource)
-    outcome = SuiteOutcome(suite.name, month, [_outcome(r, sample_size) for r in result.results],
-                           round(time.perf_counter() - started, 3))
     if report_dir is not None:
         Path(report_dir).mkdir(parents=True, exist_ok=True)
-        path = Path(report_dir) / f"{suite.name}.json"
-        outcome.report = str(path)
-        outcome.data_docs = str(Path(report_dir) / "data_docs" / "index.html")
-        path.write_text(json.dumps(asdict(outcome), indent=2, default=str) + "\n", encoding="utf-8")
-    return outcome
+        for outcome in outcomes:
+            path = Path(report_dir) / f"{outcome.suite}.json"
+            outcome.report = str(path)
+            outcome.data_docs = str(Path(report_dir) / "data_docs" / "index.html")
+            path.write_text(json.dumps(asdict(outcome), indent=2, default=str) + "\n", encoding="utf-8")
+    return outcomes

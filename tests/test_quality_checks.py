@@ -12,8 +12,8 @@ import great_expectations.expectations as gxe
 import pytest
 
 from quality import gx_duckdb
-from quality.checks import build_suite_checks, check_result, quality_checks
-from quality.suites import ERROR, SUITES, Check, Suite, rows, suite
+from quality.checks import build_suites_checks, check_result, quality_checks
+from quality.suites import ERROR, RAW_SUITES, SUITES, Check, Suite, rows, suite
 from quality.validate import CheckOutcome, SuiteOutcome, validate
 
 
@@ -108,15 +108,20 @@ def test_a_check_that_cannot_run_fails_with_its_error():
 
 
 def test_checks_are_partitioned_blocking_for_errors_and_in_the_duckdb_pool():
-    assert len(quality_checks) == len(SUITES)
-    for checks_def, s in zip(quality_checks, SUITES, strict=True):
-        assert checks_def.node_def.pool == "cadence_duckdb"
-        specs = {spec.name: spec for spec in checks_def.check_specs}
-        assert set(specs) == set(s.dimensions)
-        for name, spec in specs.items():
-            assert spec.blocking == (s.dimensions[name] == ERROR)
-            assert spec.partitions_def is not None and spec.asset_key == dg.AssetKey(list(s.asset_key))
-    touches = build_suite_checks(suite("raw.voip__calls"))
+    # two ops: the raw suites, then every suite on what dbt built; together, every suite's dimensions
+    assert [c.node_def.name for c in quality_checks] == ["quality__raw", "quality__built"]
+    specs = {(spec.asset_key, spec.name): spec for c in quality_checks for spec in c.check_specs}
+    expected = {(dg.AssetKey(list(s.asset_key)), d) for s in SUITES for d in s.dimensions}
+    assert set(specs) == expected
+    for s in SUITES:
+        for name, severity in s.dimensions.items():
+            spec = specs[(dg.AssetKey(list(s.asset_key)), name)]
+            assert spec.blocking == (severity == ERROR)
+            assert spec.partitions_def is not None
+    assert all(c.node_def.pool == "cadence_duckdb" for c in quality_checks)
+    raw_op = {spec.asset_key for spec in quality_checks[0].check_specs}
+    assert raw_op == {dg.AssetKey(list(s.asset_key)) for s in RAW_SUITES}
+    touches = build_suites_checks("t", (suite("raw.voip__calls"),), "calls only")
     assert {d.asset_key for spec in touches.check_specs for d in spec.additional_deps} == {
         dg.AssetKey(["raw", "crm__leads"])}
 
