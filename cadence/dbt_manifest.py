@@ -31,6 +31,22 @@ def build_args(scoping_note: Path | None = None) -> list[str]:
             "--exclude-resource-type", "unit_test"]
 
 
+#: Above this many raw rows in the month, dbt runs one node at a time.
+SMALL_MONTH_ROWS = 1_000_000
+
+
+def dbt_threads_for(raw_rows: int, configured: int | None = None) -> int:
+    """dbt threads for a month of ``raw_rows`` raw rows (``configured``: CADENCE_DBT_THREADS, wins).
+
+    Small months: 2 threads, since a node is then mostly dbt's own Python work, which a second thread
+    overlaps with the previous node's query (-20 % dbt time at 10 k leads). Large months: 1 thread, since
+    each DuckDB query already uses every core and two heavy models side by side share one memory limit
+    and spill (dbt at 1 M leads: 178 s with one thread, 219 s with two, measured)."""
+    if configured:
+        return configured
+    return 2 if raw_rows < SMALL_MONTH_ROWS else 1
+
+
 def write_run_context(con, partition_vars: dict[str, str], run_id: str) -> None:
     """Tell the dbt models which month they build (read by macros/partition.sql)."""
     con.execute(

@@ -38,6 +38,7 @@ class Settings:
     pii_salt: str
     duckdb_memory_limit: str
     duckdb_threads: int
+    dbt_threads: int | None   # None: chosen per month from its size (cadence.dbt_manifest.dbt_threads_for)
 
     def as_env(self) -> dict[str, str]:
         return {
@@ -52,6 +53,7 @@ class Settings:
             "CADENCE_PII_SALT": self.pii_salt,
             "CADENCE_DUCKDB_MEMORY_LIMIT": self.duckdb_memory_limit,
             "CADENCE_DUCKDB_THREADS": str(self.duckdb_threads),
+            **({"CADENCE_DBT_THREADS": str(self.dbt_threads)} if self.dbt_threads else {}),
         }
 
 
@@ -76,6 +78,7 @@ def load() -> Settings:
         pii_salt=os.environ.get("CADENCE_PII_SALT", "cadence-demo-salt"),
         duckdb_memory_limit=os.environ.get("CADENCE_DUCKDB_MEMORY_LIMIT", "4GB"),
         duckdb_threads=int(os.environ.get("CADENCE_DUCKDB_THREADS", str(os.cpu_count() or 2))),
+        dbt_threads=int(os.environ["CADENCE_DBT_THREADS"]) if os.environ.get("CADENCE_DBT_THREADS") else None,
     )
 
 

@@ -43,3 +43,42 @@ def test_run_context_names_the_month_being_built(tmp_path):
     write_run_context(con, dbt_vars("2026-03"), "run-2")  # replaced, never appended
     rows = con.execute("select partition_month, min_date, max_date, run_id from main._cadence_run_context").fetchall()
     assert rows == [("2026-03", date(2026, 3, 1), date(2026, 4, 1), "run-2")]
+
+
+def test_dbt_threads_follow_the_month_size_unless_configured():
+    from cadence.dbt_manifest import SMALL_MONTH_ROWS, dbt_threads_for
+
+    assert dbt_threads_for(130_000) == 2
+    assert dbt_threads_for(SMALL_MONTH_ROWS - 1) == 2
+    assert dbt_threads_for(SMALL_MONTH_ROWS) == 1
+    assert dbt_threads_for(13_000_000) == 1
+    assert dbt_threads_for(13_000_000, configured=4) == 4
+    assert dbt_threads_for(10, configured=1) == 1
+
+
+def test_month_raw_rows_reads_the_load_log(tmp_path):
+    from assets.dbt import month_raw_rows
+
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    assert month_raw_rows(con, "2026-09") == 0  # nothing loaded yet: no load log
+    con.execute("create schema raw; create table raw._loads (_partition_month varchar, rows_loaded bigint)")
+    con.execute("insert into raw._loads values ('2026-09', 10), ('2026-09', 5), ('2026-08', 100)")
+    assert month_raw_rows(con, "2026-09") == 15
+    assert month_raw_rows(con, "2026-10") == 0
+
+
+def test_only_the_newest_dbt_run_folders_are_kept(tmp_path):
+    import os
+
+    from assets.dbt import prune_run_targets
+
+    runs = tmp_path / "runs"
+    for i in range(8):
+        folder = runs / f"2026-09-run{i}"
+        folder.mkdir(parents=True)
+        (folder / "manifest.json").write_text("{}")
+        os.utime(folder, (1_000_000 + i, 1_000_000 + i))
+    removed = prune_run_targets(runs, keep=5)
+    assert sorted(p.name for p in removed) == ["2026-09-run0", "2026-09-run1", "2026-09-run2"]
+    assert sorted(p.name for p in runs.iterdir()) == [f"2026-09-run{i}" for i in range(3, 8)]
+    assert prune_run_targets(runs, keep=5) == []
