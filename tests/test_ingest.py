@@ -254,7 +254,8 @@ def test_french_crm_export_loads_through_the_mapping(tmp_path, con):
         local = datetime.strptime(ts, "%d/%m/%Y %H:%M")
         offset = local.replace(tzinfo=ZoneInfo(zone)).utcoffset()
         minutes = int(offset.total_seconds() // 60)
-        expected = local.strftime("%Y-%m-%dT%H:%M:%S") + f"{'+' if minutes >= 0 else '-'}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+        sign = "+" if minutes >= 0 else "-"
+        expected = local.strftime("%Y-%m-%dT%H:%M:%S") + f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
         assert created_at == expected, lead_id
         assert (channel, team, score, vip, dispute, opted) == ("inbound", "Équipe Île", "87.5", "true", "false", None)
     assert con.execute("select currency from raw.crm__opportunities").fetchone()[0] == "EUR"
