@@ -73,6 +73,10 @@ ENTITIES: tuple[Entity, ...] = (
 
 SOURCES: tuple[str, ...] = tuple(dict.fromkeys(e.source for e in ENTITIES))
 
+#: Optional file beside a month's extracts of a source: ``exported_at: 2026-12-01T06:00:00Z``, the instant
+#: the extract was taken. Staging reads "future" as after it (after the load time when the file is absent).
+EXTRACT_INFO = "_extract.yml"
+
 LINEAGE_COLUMNS: tuple[str, ...] = (
     "_partition_month", "_source_file", "_source_row", "_file_hash", "_loaded_at", "_run_id",
 )

@@ -24,8 +24,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
+import yaml
 
-from cadence.contract import LINEAGE_COLUMNS, Entity, entities_of
+from cadence.contract import EXTRACT_INFO, LINEAGE_COLUMNS, Entity, entities_of
 from cadence.mapping import EntityMapping, column_expressions, quote_ident, quote_literal
 
 
@@ -74,6 +75,7 @@ create table if not exists raw._loads (
     _partition_month varchar, source varchar, entity varchar, _source_file varchar, _file_hash varchar,
     rows_loaded bigint, rows_rejected bigint, _run_id varchar, _loaded_at timestamp
 );
+alter table raw._loads add column if not exists exported_at timestamp;
 """
 
 
@@ -201,7 +203,7 @@ def _reader_sql(path: Path, header: list[str], mapping: EntityMapping, fmt: str)
 
 
 def _load_file(con, path: Path, rel: str, entity: Entity, mapping: EntityMapping, month: str,
-               run_id: str, loaded_at: datetime, workdir: Path) -> FileLoad:
+               run_id: str, loaded_at: datetime, workdir: Path, exported_at: datetime | None = None) -> FileLoad:
     fmt = "parquet" if path.suffix.lower() == ".parquet" else "csv"
     scan = scan_file(path)
     digest = scan.sha256
@@ -286,8 +288,9 @@ def _load_file(con, path: Path, rel: str, entity: Entity, mapping: EntityMapping
         [month, rel, digest, loaded_at, run_id],
     )
     con.execute(f"drop table {quote_ident(staged)}")
-    con.execute("insert into raw._loads values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [month, entity.source, entity.name, rel, digest, rows, rejected, run_id, loaded_at])
+    con.execute("insert into raw._loads (_partition_month, source, entity, _source_file, _file_hash, rows_loaded, "
+                "rows_rejected, _run_id, _loaded_at, exported_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [month, entity.source, entity.name, rel, digest, rows, rejected, run_id, loaded_at, exported_at])
     return FileLoad(rel, digest, rows, rejected)
 
 
@@ -312,6 +315,28 @@ def _blank_lines(con, staged: str, readable: Path, mapping: EntityMapping, scan:
     return blank
 
 
+def read_export_time(month_dir: Path) -> datetime | None:
+    """The instant the month's extract was taken (naive UTC), from ``_extract.yml`` in its folder; None
+    when the file is absent (the load time then serves)."""
+    path = month_dir / EXTRACT_INFO
+    if not path.is_file():
+        return None
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise IngestError(path, f"not valid YAML ({type(exc).__name__}); write `exported_at: 2026-12-01T06:00:00Z`") from None
+    value = doc.get("exported_at") if isinstance(doc, dict) else None
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+        except ValueError:
+            value = None
+    if not isinstance(value, datetime) or value.tzinfo is None:
+        raise IngestError(path, "exported_at must be an ISO 8601 instant with its offset, e.g. "
+                          "`exported_at: 2026-12-01T06:00:00Z` (a time without offset is ambiguous)")
+    return value.astimezone(UTC).replace(tzinfo=None)
+
+
 def load_source_month(con: duckdb.DuckDBPyConnection, source: str, month: str, landing_dir: Path,
                       mappings: dict[tuple[str, str], EntityMapping], run_id: str = "manual",
                       ) -> list[EntityLoad]:
@@ -320,6 +345,7 @@ def load_source_month(con: duckdb.DuckDBPyConnection, source: str, month: str, l
     ensure_raw_tables(con)
     month_dir = landing_dir / source / month
     loaded_at = datetime.now(UTC).replace(tzinfo=None)
+    exported_at = read_export_time(month_dir)
     results: list[EntityLoad] = []
     con.execute("begin transaction")
     try:
@@ -341,7 +367,8 @@ def load_source_month(con: duckdb.DuckDBPyConnection, source: str, month: str, l
                 load = EntityLoad(source, ent.name, f"raw.{ent.table}")
                 for path in files:
                     rel = str(path.relative_to(landing_dir))
-                    f = _load_file(con, path, rel, ent, mapping, month, run_id, loaded_at, Path(tmp))
+                    f = _load_file(con, path, rel, ent, mapping, month, run_id, loaded_at, Path(tmp),
+                                   exported_at)
                     f.previous_sha256 = previous.get(rel)
                     load.files.append(f)
                     load.rows += f.rows

@@ -73,7 +73,9 @@ def _entity_mapping(where: str, raw: dict[str, Any], entity: Entity) -> EntityMa
         if header is None and col in entity.required:
             raise MappingError(f"{where}.columns.{col}: a mandatory column cannot be mapped to null")
     constants = {str(k): str(v) for k, v in (raw.get("constants") or {}).items()}
-    values = {str(k): {str(a): str(b) for a, b in (v or {}).items()} for k, v in (raw.get("values") or {}).items()}
+    # an empty cell is recoded by the key "" (or ~): e.g. `values: {channel: {"": unknown}}`
+    values = {str(k): {("" if a is None else str(a)).strip(): str(b) for a, b in (v or {}).items()}
+              for k, v in (raw.get("values") or {}).items()}
     for key, block in (("constants", constants), ("values", values)):
         bad = sorted(set(block) - set(entity.columns))
         if bad:
@@ -152,8 +154,12 @@ def column_expressions(entity: Entity, mapping: EntityMapping) -> list[str]:
         else:
             value = f"nullif(trim({quote_ident(header)}), '')"
         if col in mapping.values:
+            # recoded before emptiness is decided, so an empty cell can be recoded too ("" -> unknown)
+            text = f"coalesce(trim({quote_ident(header)}), '')" if header is not None else value
             cases = " ".join(f"when {quote_literal(a)} then {quote_literal(b)}" for a, b in mapping.values[col].items())
-            value = f"(case {value} {cases} else {value} end)"
+            value = f"nullif((case {text} {cases} else {text} end), '')"
+        if col == mapping.timezone_column and mapping.timezone and col not in mapping.constants:
+            value = f"coalesce({value}, {quote_literal(mapping.timezone)})"  # the declared default zone
         if col in entity.decimals and mapping.decimal != ".":
             value = f"replace({value}, {quote_literal(mapping.decimal)}, '.')"
         if col in entity.booleans:
@@ -178,6 +184,8 @@ def _timestamp_expr(value: str, entity: Entity, mapping: EntityMapping) -> str:
     elif mapping.timezone_column:
         zone_header = mapping.header_for(mapping.timezone_column) or mapping.timezone_column
         zone = f"nullif(trim({quote_ident(zone_header)}), '')"
+        if mapping.timezone:  # an empty zone cell takes the declared default zone
+            zone = f"coalesce({zone}, {quote_literal(mapping.timezone)})"
     elif mapping.timezone:
         zone = quote_literal(mapping.timezone)
     else:
@@ -187,6 +195,8 @@ def _timestamp_expr(value: str, entity: Entity, mapping: EntityMapping) -> str:
     offset = (f"(case when {offset_min} < 0 then '-' else '+' end) || "
               f"lpad(cast(abs({offset_min}) // 60 as varchar), 2, '0') || ':' || "
               f"lpad(cast(abs({offset_min}) % 60 as varchar), 2, '0')")
+    # no zone (an empty cell) or not a zone: the wall clock without offset, so staging can say why
+    # (missing_timezone / unknown_timezone) instead of the value turning into NULL
     return (f"case when {local} is null then {value} "
-            f"when not ({valid_zone}) then strftime({local}, '%Y-%m-%dT%H:%M:%S') "
+            f"when {zone} is null or not ({valid_zone}) then strftime({local}, '%Y-%m-%dT%H:%M:%S') "
             f"else strftime({local}, '%Y-%m-%dT%H:%M:%S') || {offset} end")

@@ -131,7 +131,8 @@ SCHEMA: dict[str, Any] = {
               "company_sizes": (_subset(COMPANY_SIZES), list(COMPANY_SIZES)),
               "funnel_phases": (_subset(FUNNEL_PHASES), list(FUNNEL_PHASES))},
     "attribution_window_days": (_number(1, 365, integer=True), 30),
-    "touches": {"channels": (_subset(TOUCH_CHANNELS), ["call", "email"]), "inbound_calls": (_flag, True)},
+    "touches": {"channels": (_subset(TOUCH_CHANNELS), ["call", "email"]), "inbound_calls": (_flag, True),
+                "meetings": (_choice("booked", "held"), "booked")},
     "contact": {"call": (_choice("attempted", "connected", "conversation"), "attempted"),
                 "email": (_choice("sent", "delivered", "opened", "clicked", "replied"), "delivered"),
                 "meeting": (_choice("booked", "held", "never"), "held")},
@@ -139,6 +140,13 @@ SCHEMA: dict[str, Any] = {
                  "email": (_choice("opened", "clicked", "replied", "never"), "replied"),
                  "meeting": (_choice("booked", "held", "never"), "held")},
     "conversion": (_choice("sql", "opportunity", "won"), "opportunity"),
+    # Cleaning rules with a choice (docs/quality.md): one source for dbt and the quality gates.
+    "cleaning": {
+        "time_zone_policy": (_choice("repair", "strict"), "repair"),
+        "burst_calls_per_lead_day": (_number(1, 100_000, integer=True), 50),
+        "before_creation_tolerance_minutes": (_number(0, 7 * 24 * 60, integer=True), 0),
+        "outlier_min_score": (_number(1, 1000), 5),
+    },
     "thresholds": {
         "ttf_target_hours": (_number(0, 24 * 365), 2),
         "min_touches": (_number(0, 1000, integer=True), 4),
@@ -308,6 +316,8 @@ def dbt_vars(note: ScopingNote) -> dict[str, Any]:
         "attribution_window_days": v["attribution_window_days"],
         "touch_channels": v["touches"]["channels"],
         "count_inbound_calls": v["touches"]["inbound_calls"],
+        "touch_meetings": v["touches"]["meetings"],
+        **v["cleaning"],
         **{f"contact_{k}": val for k, val in v["contact"].items()},
         **{f"response_{k}": val for k, val in v["response"].items()},
         "conversion_stage": v["conversion"],

@@ -11,8 +11,11 @@ from pathlib import Path
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
+from cadence import settings
+from cadence.scoping import load_scoping_note
 from orchestration.partitions import month_of, monthly_partitions
 from orchestration.resources import DUCKDB_POOL, CadencePaths
+from quality.sql import Thresholds
 from quality.suites import ERROR, RAW_SUITES, SUITES, Suite
 from quality.validate import CheckOutcome, SuiteOutcome, report_dir_for, validate_suites
 
@@ -82,8 +85,10 @@ def build_suites_checks(name: str, suites: tuple[Suite, ...], description: str) 
     @dg.multi_asset_check(specs=specs, name=name, pool=DUCKDB_POOL, description=description)
     def _suite_checks(context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource, paths: CadencePaths):
         month = month_of(context.partition_key)
+        # the cleaning thresholds come from the cycle's scoping note, as dbt's do (one source)
+        thresholds = Thresholds.from_note(load_scoping_note(settings.load().scoping_note))
         outcomes = validate_suites(list(suites), month, Path(duckdb.database),
-                                   report_dir_for(Path(paths.reports_dir), month))
+                                   report_dir_for(Path(paths.reports_dir), month), thresholds)
         for suite, outcome in zip(suites, outcomes, strict=True):
             context.log.info(f"{suite.name} {month}: {sum(not c.success for c in outcome.checks)} failed checks "
                              f"in {outcome.seconds:.2f}s")

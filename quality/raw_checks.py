@@ -9,7 +9,7 @@ from cadence.contract import ENTITIES, Entity
 from quality.sql import (
     Thresholds,
     has_offset,
-    horizon_sql,
+    extracted_at,
     ident,
     instant,
     month_bounds,
@@ -27,7 +27,7 @@ LINEAGE = "_source_file, _source_row"
 @dataclass(frozen=True)
 class TableRules:
     daily: str | None = None                       # timestamp expected on every day of the month
-    future: tuple[str, ...] = ()                   # event timestamps that cannot be after the horizon
+    future: tuple[str, ...] = ()                   # event timestamps that cannot be after the export
     before_creation: tuple[str, ...] = ()          # timestamps that cannot precede the lead's creation
     non_negative: tuple[str, ...] = ()
     value_sets: dict[str, tuple[str, ...]] = field(default_factory=dict)
@@ -49,7 +49,7 @@ TABLE_RULES: dict[str, TableRules] = {
     "email_events": TableRules(future=("event_at",), before_creation=("event_at",),
                                value_sets={"event_type": ("sent", "delivered", "opened", "clicked", "replied",
                                                           "bounced", "unsubscribed", "complained")}),
-    "meetings": TableRules(future=("booked_at",), before_creation=("booked_at",), non_negative=("duration_minutes",),
+    "meetings": TableRules(future=("booked_at",), before_creation=("booked_at", "scheduled_at"), non_negative=("duration_minutes",),
                            value_sets={"status": ("booked", "held", "no_show", "cancelled")}),
 }
 assert set(TABLE_RULES) == {e.name for e in ENTITIES}
@@ -162,9 +162,12 @@ def unknown_zone() -> str:
             f"where lead_timezone is not null and not {valid_zone('lead_timezone')}")
 
 
-def future(key: str, col: str, month: str, t: Thresholds) -> str:
+def future(ent: Entity, col: str, month: str) -> str:
+    """Rows dated after their file was exported (its `_extract.yml`, else its load time)."""
     c = ident(col)
-    return (f"select {LINEAGE}, {ident(key)}, {c} from {{batch}} where {instant(c)} >= {horizon_sql(month, t)}")
+    return (f"select _source_file, _source_row, {ident(ent.key)}, {c}, extracted_at from (select b.*, x.extracted_at "
+            f"from (select * from {{batch}}) as b inner join ({extracted_at(ent.table, month)}) as x "
+            f"on b._source_file = x._source_file) where timezone('UTC', {instant(c)}) > extracted_at")
 
 
 def before_creation(key: str, col: str, month: str) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
@@ -19,13 +19,18 @@ OFFSET_RE = r"(Z|[+-][0-9][0-9](:?[0-9][0-9])?)$"
 
 @dataclass(frozen=True)
 class Thresholds:
-    """Every threshold of the quality gates (defaults = the dbt vars' defaults in macros/cleaning.sql)."""
+    """The thresholds of the quality gates. The cleaning ones come from the scoping note (`from_note`), the
+    one source dbt reads them from too; the others are the gates' own."""
 
     row_count_min_ratio: float = 0.5       # this month's rows / previous month's rows, lower bound
     row_count_max_ratio: float = 2.0       # ... upper bound
     burst_calls_per_lead_day: int = 50     # more calls to one lead in one local day = an entry error
-    attribution_window_days: int = 30      # sets the cohort horizon (no event after it)
     max_top_outliers: int = 5
+
+    @classmethod
+    def from_note(cls, note) -> Thresholds:
+        """The gates' thresholds for a scoping note (cadence.scoping.ScopingNote)."""
+        return cls(burst_calls_per_lead_day=int(note["cleaning"]["burst_calls_per_lead_day"]))
 
 
 def month_literal(month: str) -> str:
@@ -53,17 +58,13 @@ def month_bounds(month: str) -> tuple[date, date]:
     return date(y, m, 1), date(y + (m == 12), m % 12 + 1, 1)
 
 
-def horizon(month: str, t: Thresholds) -> date:
-    """The cohort horizon: the later of month+2's first day and month+1's first day + the attribution
-    window (macros/cleaning.sql: cohort_horizon). No event of the month's cohort extract is after it."""
-    _, next_month = month_bounds(month)
-    _, after_next = month_bounds(next_month.strftime("%Y-%m"))
-    return max(after_next, next_month + timedelta(days=int(t.attribution_window_days)))
-
-
-def horizon_sql(month: str, t: Thresholds) -> str:
-    """The horizon as a UTC instant literal (independent of the session's time zone)."""
-    return f"timestamptz '{horizon(month, t).isoformat()} 00:00:00+00:00'"
+def extracted_at(table: str, month: str) -> str:
+    """The export time of each file of a raw table's month (`_source_file`, `extracted_at`): its
+    `_extract.yml` instant, else its load time (macros/cleaning.sql: source_rows)."""
+    source, entity = ident(table).split("__")
+    return (f"select _source_file, coalesce(max(exported_at), max(_loaded_at)) as extracted_at from raw._loads "
+            f"where _partition_month = {month_literal(month)} and source = '{source}' and entity = '{entity}' "
+            f"group by _source_file")
 
 
 def has_offset(col: str) -> str:

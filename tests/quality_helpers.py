@@ -11,13 +11,14 @@ from pathlib import Path
 from cadence.settings import DBT_PROJECT_DIR
 
 
-def dbt_build(database: Path, month: str, select: str = "staging cleaning", workdir: Path | None = None) -> None:
+def dbt_build(database: Path, month: str, select: str = "staging cleaning", workdir: Path | None = None,
+              dbt_vars: dict | None = None) -> None:
     """`dbt build` of the selected models for ``month`` into ``database`` (a subprocess: dbt's connection
     must be gone before the test reads the file). Its target folder is private to the test."""
     workdir = workdir or database.parent
     env = {**os.environ, "CADENCE_DUCKDB_PATH": str(database), "DBT_LOG_PATH": str(workdir / "dbt_logs")}
     dbt = str(Path(sys.executable).with_name("dbt"))
-    cmd = [dbt, "build", "--select", *select.split(), "--vars", json.dumps({"partition_month": month}),
+    cmd = [dbt, "build", "--select", *select.split(), "--vars", json.dumps({"partition_month": month, **(dbt_vars or {})}),
            "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
            "--target-path", str(workdir / "dbt_target"), "--indirect-selection", "cautious", "--quiet"]
     done = subprocess.run(cmd, env=env, cwd=DBT_PROJECT_DIR, capture_output=True, text=True, timeout=300)

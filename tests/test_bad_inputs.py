@@ -8,7 +8,16 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from bad_inputs.corpus import FILE_CASES, MONTH, OTHER_MONTH, ROW_CASES, baseline, write_month, write_row_cases
+from bad_inputs.corpus import (
+    FILE_CASES,
+    MONTH,
+    OTHER_MONTH,
+    ROW_CASES,
+    STRICT_RULES,
+    baseline,
+    write_month,
+    write_row_cases,
+)
 from quality_helpers import dbt_build
 
 from cadence.contract import ENTITIES, SOURCES, entity
@@ -148,6 +157,20 @@ def test_row_case(cleaned, case):
     assert kept == set(case.kept_keys), got
     for k, reason, detail, is_kept in got:
         assert is_kept or (detail and len(detail) > 10), (k, reason)  # a reason in words
+    flagged = dict(con.execute(
+        f"select {ent.key}, flags from staging.stg_{ent.table} where partition_month = ? and is_kept "
+        f"and {ent.key} in (select unnest(?))", [MONTH, sorted(keys)]).fetchall())
+    assert flagged == {k: case.flags.get(k) for k in case.kept_keys}  # kept and flagged, or kept clean
+    if case.flags:
+        details = con.execute(f"select flag_detail from staging.stg_{ent.table} where partition_month = ? "
+                              f"and flags is not null and {ent.key} in (select unnest(?))",
+                              [MONTH, sorted(case.flags)]).fetchall()
+        assert all(d and len(d) > 20 for (d,) in details), details  # the flag in words
+    for k, expected in case.values.items():
+        cols = list(expected)
+        row = con.execute(f"select {', '.join(cols)} from staging.stg_{ent.table} where partition_month = ? "
+                          f"and is_kept and {ent.key} = ?", [MONTH, k]).fetchone()
+        assert dict(zip(cols, row, strict=True)) == expected, (k, row)
     logged = con.execute(
         "select record_id, rule, _source_file, _source_row, source_line from cleaning.cleaning_log "
         "where partition_month = ? and table_name = ? and record_id in (select unnest(?))",
@@ -169,3 +192,22 @@ def test_row_cases_keep_the_accounting_exact_and_the_other_month_clean(cleaned):
     assert con.execute("select count(*) from cleaning.cleaning_log where partition_month = ?",
                        [OTHER_MONTH]).fetchone()[0] == 0
     assert entity("voip", "calls").key == "call_id"
+
+
+@pytest.mark.integration
+def test_strict_time_zone_policy_excludes_what_repair_reads_in_the_lead_zone(tmp_path):
+    """The scoping note's `cleaning.time_zone_policy: strict` keeps the exclusion of wrong and missing offsets."""
+    landing = tmp_path / "landing"
+    write_row_cases(landing)
+    db = tmp_path / "w.duckdb"
+    con = duckdb.connect(str(db))
+    mappings = load_mapping(CONFIG)
+    for source in SOURCES:
+        load_source_month(con, source, MONTH, landing, mappings)
+    con.close()
+    dbt_build(db, MONTH, select="staging", dbt_vars={"time_zone_policy": "strict"})
+    with duckdb.connect(str(db), read_only=True) as con:
+        got = dict(con.execute("select call_id, split_part(exclusion_reason, ':', 1) from staging.stg_voip__calls "
+                               "where call_id in (select unnest(?))", [sorted(STRICT_RULES)]).fetchall())
+        flagged = con.execute("select count(*) from staging.stg_voip__calls where tz_repaired").fetchone()[0]
+    assert got == STRICT_RULES and flagged == 0

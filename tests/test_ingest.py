@@ -282,3 +282,65 @@ def test_mapping_errors_name_the_key(tmp_path):
     cfg.write_text("sources:\n  crm:\n    entities:\n      leads:\n        csv: {encoding: klingon}\n")
     with pytest.raises(MappingError, match="unknown encoding 'klingon'"):
         load_mapping(cfg)
+
+
+def _french_leads(tmp_path, rows: list[list[str]], **replace: str):
+    """The French export above (its mapping's lines `replace`d, by key) with `rows`; loads crm 2026-03."""
+    cfg = tmp_path / "sources.yml"
+    text = FRENCH_MAPPING
+    for key, line in replace.items():
+        old = next(x for x in text.splitlines() if x.strip().startswith(f"{key}:"))
+        text = text.replace(old, line)
+    cfg.parent.mkdir(parents=True, exist_ok=True)
+    cfg.write_text(text, encoding="utf-8")
+    month_dir = tmp_path / "landing" / "crm" / "2026-03"
+    header = ["Identifiant", "Date de création", "Fuseau", "Canal", "Taille", "Phase", "Équipe", "Commercial",
+              "Compte", "Société", "Contact", "E-mail", "Téléphone", "Score", "VIP", "Litige", "Désinscrit le",
+              "SQL le", "Commentaire"]
+    full = [[lead, ts, zone, canal, "PME", "MQL", "T", "rep", "acc", "S", "C", "e@x.fr", "06", "1", "non", "non",
+             "", "", ""] for lead, ts, zone, canal in rows]
+    write_csv(month_dir / "export_leads.csv", header, full, delimiter=";", encoding="cp1252")
+    write_csv(month_dir / "opps.csv", [c for c in entity("crm", "opportunities").columns if c != "currency"],
+              [["O1", "L0", "acc", "rep", "2026-03-30T10:00:00+02:00", "won", "1200.5", "", ""]])
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    load_source_month(con, "crm", "2026-03", tmp_path / "landing", load_mapping(cfg))
+    return con
+
+
+def test_an_empty_cell_can_be_recoded(tmp_path):
+    """`values: {channel: {"": unknown}}` maps an empty origin to a value (it used to become NULL first)."""
+    con = _french_leads(tmp_path, [["L0", "02/03/2026 10:00", "Europe/Paris", "Entrant"],
+                                   ["L1", "02/03/2026 11:00", "Europe/Paris", ""],
+                                   ["L2", "02/03/2026 12:00", "Europe/Paris", "  "]],
+                        values='        values: {channel: {Entrant: inbound, "": unknown}}')
+    got = con.execute("select lead_id, channel from raw.crm__leads order by lead_id").fetchall()
+    assert got == [("L0", "inbound"), ("L1", "unknown"), ("L2", "unknown")]
+
+
+def test_an_empty_zone_cell_keeps_the_local_time_or_takes_the_default_zone(tmp_path):
+    """An empty zone cell used to turn the date into NULL (then logged as a missing created_at)."""
+    con = _french_leads(tmp_path, [["L0", "02/03/2026 10:00", "", "Entrant"],
+                                   ["L1", "02/03/2026 11:00", "Europe/Paris", "Entrant"]])
+    got = con.execute("select lead_id, created_at, lead_timezone from raw.crm__leads order by lead_id").fetchall()
+    assert got == [("L0", "2026-03-02T10:00:00", None), ("L1", "2026-03-02T11:00:00+01:00", "Europe/Paris")]
+    con.close()
+    con = _french_leads(tmp_path / "with_default", [["L0", "02/03/2026 10:00", "", "Entrant"]],
+                        timestamps='        timestamps: {format: "%d/%m/%Y %H:%M", timezone_column: lead_timezone, '
+                                   'timezone: Asia/Tokyo}')
+    assert con.execute("select created_at, lead_timezone from raw.crm__leads").fetchall() == [
+        ("2026-03-02T10:00:00+09:00", "Asia/Tokyo")]
+
+
+def test_the_export_time_file_is_recorded_or_refused_clearly(tmp_path, con, mappings):
+    landing = tmp_path / "landing"
+    write_source(landing, "voip", "2026-10")
+    load_source_month(con, "voip", "2026-10", landing, mappings)
+    assert con.execute("select count(*) from raw._loads where exported_at is null").fetchone()[0] == 1
+    info = landing / "voip" / "2026-10" / "_extract.yml"
+    info.write_text("exported_at: 2026-12-01T07:00:00+01:00\n")
+    load_source_month(con, "voip", "2026-10", landing, mappings)
+    assert con.execute("select exported_at from raw._loads").fetchall() == [(datetime(2026, 12, 1, 6, 0),)]
+    info.write_text("exported_at: 2026-12-01 07:00\n")
+    with pytest.raises(IngestError, match="with its offset") as err:
+        load_source_month(con, "voip", "2026-10", landing, mappings)
+    assert err.value.file.endswith("_extract.yml")

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from cadence.contract import EXTRACT_INFO
+
 from . import _events as E
 from . import _experiment as X
 from . import _model as M
@@ -167,6 +169,8 @@ def generate_month(
             other.unlink()
         files[rel] = write(landing_dir / rel, frames[entity], entity, ctx, file_format)
         say(f"{month}: {entity} {files[rel]['rows']:,} rows")
+    for source in dict.fromkeys(s for s, _ in FILES):  # when the simulated extract was taken
+        (landing_dir / source / month / EXTRACT_INFO).write_text(f"exported_at: {_iso(export_at)}\n", encoding="utf-8")
 
     manifest = {
         "month": month,

@@ -3,15 +3,30 @@
 
     Staging keeps one row per raw row (raw = kept + excluded, exactly). An excluded row carries a rule code
     in `exclusion_reason` (`<rule>` or `<rule>:<column>`) and a sentence in `exclusion_detail` that names
-    the offending value; `cleaning.cleaning_log` lists every excluded row with its file and line.
+    the offending value; `cleaning.cleaning_log` lists every excluded row with its file and line. A kept row
+    that needed a repair or records something unusual but real carries `flags` (`<flag>:<column>`, `;`
+    separated) and `flag_detail`; `cleaning.cleaning_flags` lists them. Exclusions are for rows that are
+    wrong; what happened (a late opt-out, a win after the window, a connected call with a broken duration)
+    is kept and flagged.
+
+    Time: every timestamp is read against its lead's zone (a lead: its own). A text whose offset is the
+    zone's at that instant (or `Z`) is the instant written. Otherwise (var time_zone_policy):
+      repair  the wall clock written is read in the lead's zone (`tz_repaired`); a wall clock in a DST gap
+              is read with the offset before the change (`dst_gap`), one in an overlap as its first
+              occurrence (`dst_overlap`): Python's fold=0;
+      strict  the row is excluded (tz_naive, wrong_offset).
+    "Future" is after the extract was taken: `_extracted_at`, the file's export time (`_extract.yml`
+    beside it, see docs/extract_contract.md) or else its load time. Nothing is future for being after
+    the attribution window: a touch after it only leaves the window's counts.
 
     Rules, in this order; the first that matches decides (a row is logged once, under one rule):
-      1. unreadable   missing_mandatory:<col>, tz_naive:<col>, bad_timestamp:<col>, bad_number:<col>
-      2. impossible   negative_duration:<col>, unknown_timezone (leads)
+      1. unreadable   missing_mandatory:<col>, bad_timestamp:<col>, bad_number:<col> (not a finite number),
+                      tz_naive:<col> (strict only)
+      2. its zone     missing_timezone, unknown_timezone (leads)
       3. its lead     unknown_lead (lead_id in no lead row of the month), lead_excluded (the lead's rows
-                      are all excluded), wrong_offset:<col> (offset is not the lead's zone's offset at that
-                      instant, DST included; a `Z` is accepted), outside_month (leads created in another
-                      month), future_timestamp:<col> (after the cohort horizon), before_lead_creation:<col>
+                      are all excluded), wrong_offset:<col> (strict only), outside_month (leads created in
+                      another month), future_timestamp:<col> (an event after the extract was taken),
+                      before_lead_creation:<col> (touches)
       4. repeats      exact_duplicate (same payload as an earlier valid row: the first is kept),
                       duplicate_key (same key, other payload: the LAST valid row of the export wins, the
                       export listing a record's states in order: files by name, then lines)
@@ -56,16 +71,6 @@
         || ':' || lpad(cast(abs({{ minutes }}) % 60 as varchar), 2, '0')
 {%- endmacro %}
 
-{#- After this instant an event cannot belong to the month's cohort extract: the later of the first day of
-    month+2 and the end of the attribution window of a lead created on the month's last day. -#}
-{% macro cohort_horizon(partition_month) -%}
-    greatest(
-        cast(cast({{ partition_month }} || '-01' as date) + interval 2 month as timestamp),
-        cast(cast({{ partition_month }} || '-01' as date) + interval 1 month as timestamp)
-            + to_days({{ var('attribution_window_days', 30) }})
-    )
-{%- endmacro %}
-
 {#- The month's leads as seen by the touch tables: one row per lead_id (kept row's zone and creation). -#}
 {% macro month_leads() -%}
     select
@@ -95,30 +100,161 @@
         and {{ relation }}.lead_id = leads.lead_id
 {%- endmacro %}
 
-{#- Rules 1-3 as one CASE over a relation with raw_<col> texts, typed columns and, when `lead_rules`,
-    the month_leads() columns (lead_is_kept, lead_created_at, lead_zone, lead_exclusion_reason). -#}
-{% macro row_rules(mandatory, timestamps, numbers=[], non_negative=[], lead_rules=true, offsets=[],
-                   future=[], before_creation=[], is_leads=false) -%}
+{#- The month's export time of each raw row: its file's `exported_at` (raw._loads, from `_extract.yml`),
+    else the time the file was loaded. Selects the raw table's rows of the month with `_extracted_at`. -#}
+{% macro source_rows(table) -%}
+    {%- set parts = table.split('__') -%}
+    select
+        src.*,
+        coalesce(loads.exported_at, src._loaded_at) as _extracted_at
+    from {{ source('raw', table) }} as src
+    left join (
+        select _partition_month, _source_file, max(exported_at) as exported_at
+        from {{ ingestion_log('_loads') }}
+        where source = '{{ parts[0] }}' and entity = '{{ parts[1] }}'
+        group by _partition_month, _source_file
+    ) as loads
+        on src._partition_month = loads._partition_month
+        and src._source_file = loads._source_file
+    {{ partition_filter('src._partition_month') }}
+{%- endmacro %}
+
+{#- A timestamp text typed: the instant as written (texts with an offset only) and the wall clock it shows
+    (with or without an offset). resolve_timestamps turns them into the instant against the lead's zone. -#}
+{% macro typed_timestamp(column) -%}
+    {{ to_utc(column) }} as {{ column }}__written,
+    {{ wall_clock(column) }} as {{ column }}__wall
+{%- endmacro %}
+
+{#- True when the text's offset is the zone's at the instant written (or is `Z`, explicit UTC). -#}
+{% macro _offset_agrees(column, zone) -%}
+    (regexp_matches(trim(raw_{{ column }}), '[Zz]$')
+        or {{ written_offset_minutes('raw_' ~ column, column ~ '__written') }} = {{ zone_offset_minutes(column ~ '__written', zone) }})
+{%- endmacro %}
+
+{#- Per timestamp column: `<col>__repair` = wrong_offset | missing_offset when the text must be read in
+    the zone (repair policy, zone known), else NULL. Over a relation with <col>__written, <col>__wall,
+    raw_<col> and the zone column. -#}
+{% macro timestamp_checks(relation, columns, zone='lead_zone') -%}
+    select
+        *
+        {%- for c in columns %},
+        {%- if var('time_zone_policy', 'repair') == 'repair' %}
+        case
+            when {{ zone }} is null then null
+            when {{ c }}__written is not null and not {{ _offset_agrees(c, zone) }} then 'wrong_offset'
+            when {{ c }}__written is null and {{ c }}__wall is not null then 'missing_offset'
+        end as {{ c }}__repair
+        {%- else %}
+        cast(null as {{ dbt.type_string() }}) as {{ c }}__repair
+        {%- endif %}
+        {%- endfor %}
+    from {{ relation }}
+{%- endmacro %}
+
+{#- Per timestamp column: `<col>` = the UTC instant (as written, or the wall clock read in the zone when
+    `<col>__repair`), `<col>__dst` = dst_gap | dst_overlap for a repaired wall clock at a DST change. -#}
+{% macro resolve_timestamps(relation, columns, zone='lead_zone') -%}
+    select
+        *
+        {%- for c in columns %},
+        case when {{ c }}__repair is null then {{ c }}__written else {{ local_to_utc(c ~ '__wall', zone) }} end
+            as {{ c }},
+        case when {{ c }}__repair is not null then {{ dst_kind(c ~ '__wall', zone) }} end as {{ c }}__dst
+        {%- endfor %}
+    from {{ relation }}
+{%- endmacro %}
+
+{#- The zone's offset (minutes) a day before / after a wall clock (read as if UTC): the offsets on either
+    side of any DST change near it. -#}
+{% macro _offset_around(wall, zone, days) -%}
+    {{ zone_offset_minutes(dbt.dateadd('day', days, wall), zone) }}
+{%- endmacro %}
+
+{% macro _wall_minus(wall, minutes) -%}
+    {{ dbt.dateadd('minute', '-(' ~ minutes ~ ')', wall) }}
+{%- endmacro %}
+
+{#- A wall clock in an IANA zone -> UTC instant, by Python's fold=0 rule: in an overlap the first
+    occurrence, in a gap the offset in force before the change (02:30 in a spring gap = 03:30 after it). -#}
+{% macro local_to_utc(wall, zone) -%}
+    {%- set before = _wall_minus(wall, _offset_around(wall, zone, -1)) -%}
+    {%- set after = _wall_minus(wall, _offset_around(wall, zone, 1)) -%}
+    case
+        when {{ to_local_time(before, zone) }} = {{ wall }} then {{ before }}
+        when {{ to_local_time(after, zone) }} = {{ wall }} then {{ after }}
+        else {{ before }}
+    end
+{%- endmacro %}
+
+{#- 'dst_gap' (the wall clock does not exist in the zone), 'dst_overlap' (it exists twice), else NULL. -#}
+{% macro dst_kind(wall, zone) -%}
+    {%- set before = _wall_minus(wall, _offset_around(wall, zone, -1)) -%}
+    {%- set after = _wall_minus(wall, _offset_around(wall, zone, 1)) -%}
+    case
+        when {{ _offset_around(wall, zone, -1) }} = {{ _offset_around(wall, zone, 1) }} then null
+        when {{ to_local_time(before, zone) }} = {{ wall }} and {{ to_local_time(after, zone) }} = {{ wall }}
+            then 'dst_overlap'
+        when {{ to_local_time(before, zone) }} <> {{ wall }} and {{ to_local_time(after, zone) }} <> {{ wall }}
+            then 'dst_gap'
+    end
+{%- endmacro %}
+
+{#- Flag items of the repaired timestamps (for row_flags): one per column. -#}
+{% macro tz_flag_items(columns, zone='lead_zone') -%}
+    {%- set items = [] -%}
+    {%- for c in columns -%}
+        {%- do items.append({
+            'code': "'tz_repaired:" ~ c ~ "'",
+            'when': c ~ '__repair is not null',
+            'detail': "'" ~ c ~ " ' || " ~ _quoted('raw_' ~ c) ~ " || (case " ~ c ~ "__repair when 'missing_offset' then ' has no UTC offset' else ' has an offset that is not ' || " ~ zone ~ " || '''s at that instant' end) || ': read as the wall clock in ' || " ~ zone ~ " || coalesce(' (' || " ~ c ~ "__dst || ': the fold=0 reading)', '')",
+        }) -%}
+    {%- endfor -%}
+    {{ return(items) }}
+{%- endmacro %}
+
+{#- `flags` (codes, ';' separated) and `flag_detail` (sentences) from items {code, when, detail}: what a kept
+    row needed or records that is unusual but real. NULL when none applies. -#}
+{% macro row_flags(items) -%}
+    {%- if items | length == 0 -%}
+    cast(null as {{ dbt.type_string() }}) as flags,
+    cast(null as {{ dbt.type_string() }}) as flag_detail
+    {%- else -%}
+    nullif(concat_ws(';'{% for i in items %}, case when {{ i.when }} then {{ i.code }} end{% endfor %}), '') as flags,
+    nullif(concat_ws('; '{% for i in items %}, case when {{ i.when }} then {{ i.detail }} end{% endfor %}), '')
+        as flag_detail
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Rules 1-3 as one CASE over a relation with raw_<col> texts, resolved timestamps (<col>, <col>__written,
+    <col>__wall), `_extracted_at` and, when `lead_rules`, the month_leads() columns (lead_is_kept,
+    lead_created_at, lead_zone, lead_exclusion_reason). `events`: timestamps that cannot be after the
+    extract; `before_creation`: timestamps that cannot precede the lead's creation (exclusion). -#}
+{% macro row_rules(mandatory, timestamps, numbers=[], integers=[], lead_rules=true, events=[],
+                   before_creation=[], is_leads=false) -%}
+    {%- set strict = var('time_zone_policy', 'repair') == 'strict' -%}
     case
         {%- for c in mandatory %}
         when nullif(trim(raw_{{ c }}), '') is null then {{ _hit('missing_mandatory:' ~ c, "'" ~ c ~ " is empty'") }}
         {%- endfor %}
         {%- for c in timestamps %}
-        when {{ is_tz_naive('raw_' ~ c) }} then {{ _hit('tz_naive:' ~ c, "'" ~ c ~ " ' || " ~ _quoted('raw_' ~ c) ~ " || ' has no UTC offset'") }}
-        when raw_{{ c }} is not null and {{ c }} is null
-            then {{ _hit('bad_timestamp:' ~ c, "'" ~ c ~ " ' || " ~ _quoted('raw_' ~ c) ~ " || ' is not an ISO 8601 timestamp with offset'") }}
+        {%- if strict %}
+        when {{ is_tz_naive('raw_' ~ c) }} then {{ _hit('tz_naive:' ~ c, "'" ~ c ~ " ' || " ~ _quoted('raw_' ~ c) ~ " || ' has no UTC offset (time_zone_policy: strict)'") }}
+        {%- endif %}
+        when nullif(trim(raw_{{ c }}), '') is not null and {{ c }}__written is null and {{ c }}__wall is null
+            then {{ _hit('bad_timestamp:' ~ c, "'" ~ c ~ " ' || " ~ _quoted('raw_' ~ c) ~ " || ' is not an ISO 8601 timestamp'") }}
         {%- endfor %}
         {%- for c in numbers %}
-        when raw_{{ c }} is not null and try_cast(raw_{{ c }} as double) is null
-            then {{ _hit('bad_number:' ~ c, "'" ~ c ~ " ' || " ~ _quoted('raw_' ~ c) ~ " || ' is not a number'") }}
-        {%- endfor %}
-        {%- for c in non_negative %}
-        when try_cast(raw_{{ c }} as double) < 0
-            then {{ _hit('negative_duration:' ~ c, "'" ~ c ~ " is ' || raw_" ~ c ~ " || ' (must be >= 0)'") }}
+        when raw_{{ c }} is not null and (try_cast(raw_{{ c }} as double) is null
+            or not isfinite(try_cast(raw_{{ c }} as double))
+            {%- if c in integers %} or abs(try_cast(raw_{{ c }} as double)) >= 2147483648{% endif %})
+            then {{ _hit('bad_number:' ~ c, "'" ~ c ~ " ' || " ~ _quoted('raw_' ~ c) ~ " || ' is not a finite number" ~ (" in the integer range" if c in integers else "") ~ "'") }}
         {%- endfor %}
         {%- if is_leads %}
-        when lead_zone not in (select name from pg_timezone_names())
-            then {{ _hit('unknown_timezone', "'lead_timezone ' || " ~ _quoted('lead_zone') ~ " || ' is not an IANA time zone'") }}
+        when nullif(trim(raw_lead_timezone), '') is null
+            then {{ _hit('missing_timezone', "'lead_timezone is empty: the lead''s times cannot be placed (fill the column, or declare a default zone: timestamps.timezone in sources.yml)'") }}
+        when lead_zone is null
+            then {{ _hit('unknown_timezone', "'lead_timezone ' || " ~ _quoted('raw_lead_timezone') ~ " || ' is not an IANA time zone'") }}
         {%- endif %}
         {%- if lead_rules and not is_leads %}
         when lead_is_kept is null
@@ -126,21 +262,22 @@
         when not lead_is_kept
             then {{ _hit('lead_excluded', "'lead ' || lead_id || ' is excluded (' || lead_exclusion_reason || ')'") }}
         {%- endif %}
-        {%- for c in offsets %}
-        when {{ c }} is not null and not regexp_matches(trim(raw_{{ c }}), '[Zz]$')
-            and {{ written_offset_minutes('raw_' ~ c, c) }} <> {{ zone_offset_minutes(c, 'lead_zone') }}
+        {%- if strict %}
+        {%- for c in timestamps %}
+        when {{ c }}__written is not null and not {{ _offset_agrees(c, 'lead_zone') }}
             then {{ _hit('wrong_offset:' ~ c, "'" ~ c ~ " ' || " ~ _quoted('raw_' ~ c) ~ " || ' has offset ' || "
-                ~ offset_label(written_offset_minutes('raw_' ~ c, c)) ~ " || ' but ' || lead_zone || ' is at ' || "
-                ~ offset_label(zone_offset_minutes(c, 'lead_zone')) ~ " || ' at that instant (wrong offset, or a local time in a DST gap)'") }}
+                ~ offset_label(written_offset_minutes('raw_' ~ c, c ~ '__written')) ~ " || ' but ' || lead_zone || ' is at ' || "
+                ~ offset_label(zone_offset_minutes(c ~ '__written', 'lead_zone')) ~ " || ' at that instant (time_zone_policy: strict)'") }}
         {%- endfor %}
+        {%- endif %}
         {%- if is_leads %}
         when strftime(created_at, '%Y-%m') <> partition_month
             and strftime({{ to_local_time('created_at', 'lead_zone') }}, '%Y-%m') <> partition_month
             then {{ _hit('outside_month', "'created_at ' || " ~ _quoted('raw_created_at') ~ " || ' is not in month ' || partition_month || ' (another month''s lead)'") }}
         {%- endif %}
-        {%- for c in future %}
-        when {{ c }} >= {{ cohort_horizon('partition_month') }}
-            then {{ _hit('future_timestamp:' ~ c, "'" ~ c ~ " ' || " ~ _quoted('raw_' ~ c) ~ " || ' is after the cohort horizon ' || strftime(" ~ cohort_horizon('partition_month') ~ ", '%Y-%m-%d')") }}
+        {%- for c in events %}
+        when {{ c }} > _extracted_at
+            then {{ _hit('future_timestamp:' ~ c, "'" ~ c ~ " ' || " ~ _quoted('raw_' ~ c) ~ " || ' is after the extract was taken (' || strftime(_extracted_at, '%Y-%m-%dT%H:%M:%SZ') || ')'") }}
         {%- endfor %}
         {%- for c in before_creation %}
         when {{ c }} < lead_created_at - to_minutes({{ var('before_creation_tolerance_minutes', 0) }})

@@ -29,6 +29,15 @@
     end
 {%- endmacro %}
 
+{# The wall clock an ISO text shows, offset or not (`2026-10-03T10:00:00+02:00` -> 2026-10-03 10:00:00);
+   NULL when it is not a timestamp. #}
+{% macro wall_clock(column) -%}
+    {{ return(adapter.dispatch('wall_clock', 'cadence')(column)) }}
+{%- endmacro %}
+{% macro default__wall_clock(column) -%}
+    try_cast(regexp_replace(trim({{ column }}), '(Z|[+-][0-9]{2}(:?[0-9]{2})?)$', '') as timestamp)
+{%- endmacro %}
+
 {# true when a non-empty timestamp text carries no offset (a tz-naive timestamp). #}
 {% macro is_tz_naive(column) -%}
     ({{ column }} is not null and not regexp_matches(trim({{ column }}), '(Z|[+-][0-9]{2}(:?[0-9]{2})?)$')

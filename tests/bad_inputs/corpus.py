@@ -194,9 +194,34 @@ class RowCase:
     keys: tuple[str, ...] = ()                  # the case's rows (key values) expected under `rule`
     kept_keys: tuple[str, ...] = ()             # rows of the case expected kept
     leads: list[dict] = field(default_factory=list)   # extra leads the case needs
+    flags: dict[str, str] = field(default_factory=dict)   # kept key -> expected `flags` (others: none)
+    values: dict[str, dict] = field(default_factory=dict)  # kept key -> {staging column: expected value}
 
 
 P, NY, SYD = "Europe/Paris", "America/New_York", "Australia/Sydney"
+#: The export times the row cases write in each source's `_extract.yml` (e-mailing: before the others)
+EXPORTED_AT = {"crm": "2026-12-20T00:00:00Z", "voip": "2026-12-20T00:00:00Z", "calendar": "2026-12-20T00:00:00Z",
+               "emailing": "2026-12-01T00:00:00Z"}
+
+
+def utc(local: str, zone: str, fold: int = 0) -> datetime:
+    """An independent reading of a wall clock in a zone (Python's zoneinfo, fold=0 unless said): the naive
+    UTC instant staging must produce."""
+    dt = datetime.strptime(local, "%Y-%m-%d %H:%M").replace(tzinfo=ZoneInfo(zone), fold=fold)
+    return dt.astimezone(ZoneInfo("UTC")).replace(tzinfo=None)
+
+
+def opportunity_row(opportunity_id: str, lead_id: str, created: str, **over: str) -> dict:
+    row = {"opportunity_id": opportunity_id, "lead_id": lead_id, "account_id": "A1", "rep_id": "R1",
+           "created_at": created, "stage": "open", "amount": "1000.00", "currency": "EUR", "closed_at": "",
+           "close_reason": ""}
+    return {**row, **over}
+
+
+def meeting_row(meeting_id: str, lead_id: str, booked: str, scheduled: str, **over: str) -> dict:
+    row = {"meeting_id": meeting_id, "lead_id": lead_id, "rep_id": "R1", "booked_at": booked,
+           "scheduled_at": scheduled, "status": "held", "duration_minutes": "30"}
+    return {**row, **over}
 LP = f"L{MONTH.replace('-', '')}-0"   # a baseline lead in Paris, created 2026-10-02 09:00 local
 LNY = f"L{MONTH.replace('-', '')}-1"  # ... in New York
 
@@ -208,14 +233,24 @@ def _burst() -> list[dict]:
 ROW_CASES: tuple[RowCase, ...] = (
     RowCase("garbage_timestamp", "calls", lambda: [call_row("C-garbage", LP, "yesterday at noon")],
             "bad_timestamp", ("C-garbage",)),
+    # a missing or wrong offset: the wall clock is read in the lead's zone, kept and flagged (repair policy)
     RowCase("tz_naive_timestamp", "calls", lambda: [call_row("C-naive", LP, "2026-10-06T10:00:00")],
-            "tz_naive", ("C-naive",)),
+            None, kept_keys=("C-naive",), flags={"C-naive": "tz_repaired:started_at"},
+            values={"C-naive": {"started_at": utc("2026-10-06 10:00", P)}}),
     RowCase("dst_gap_local_time", "calls",
-            # Sydney skips 02:00-03:00 on 2026-10-04: 02:30 does not exist, whatever offset is written
+            # Sydney skips 02:00-03:00 on 2026-10-04: 02:30 does not exist, whatever offset is written; it is
+            # read with the offset before the change (fold=0), flagged
             lambda: [call_row("C-gap-std", "L-syd", "2026-10-04T02:30:00+10:00"),
                      call_row("C-gap-dst", "L-syd", "2026-10-04T02:30:00+11:00")],
-            "wrong_offset", ("C-gap-std", "C-gap-dst"),
-            leads=[lead_row("L-syd", SYD, "2026-10-01 09:00")]),
+            None, kept_keys=("C-gap-std", "C-gap-dst"),
+            leads=[lead_row("L-syd", SYD, "2026-10-01 09:00")],
+            flags={"C-gap-std": "tz_repaired:started_at", "C-gap-dst": "tz_repaired:started_at"},
+            values={k: {"started_at": utc("2026-10-04 02:30", SYD)} for k in ("C-gap-std", "C-gap-dst")}),
+    RowCase("dst_overlap_naive_local_time", "calls",
+            # Paris lives 02:30 twice on 2026-10-25; without an offset the first occurrence (CEST) is taken
+            lambda: [call_row("C-overlap-naive", LP, "2026-10-25T02:30:00")],
+            None, kept_keys=("C-overlap-naive",), flags={"C-overlap-naive": "tz_repaired:started_at"},
+            values={"C-overlap-naive": {"started_at": utc("2026-10-25 02:30", P, fold=0)}}),
     RowCase("dst_overlap_local_time", "calls",
             # Paris lives 02:30 twice on 2026-10-25: the written offset says which one; both are valid
             lambda: [call_row("C-overlap-1", LP, "2026-10-25T02:30:00+02:00"),
@@ -227,10 +262,17 @@ ROW_CASES: tuple[RowCase, ...] = (
             "bad_timestamp", ("E-ddmm",), kept_keys=("E-space", "E-zulu")),
     RowCase("negative_duration", "calls", lambda: [call_row("C-neg", LP, iso("2026-10-06 10:30", P),
                                                             duration_seconds="-30")],
-            "negative_duration", ("C-neg",)),
+            # a connected call happened: only its duration is wrong, emptied
+            None, kept_keys=("C-neg",), flags={"C-neg": "negative_duration:duration_seconds"},
+            values={"C-neg": {"duration_seconds": None, "outcome": "connected"}}),
     RowCase("non_numeric_duration", "calls", lambda: [call_row("C-nan", LP, iso("2026-10-06 10:40", P),
                                                                duration_seconds="12a")],
             "bad_number", ("C-nan",)),
+    RowCase("non_finite_durations", "calls",
+            lambda: [call_row(f"C-{name}", LP, iso(f"2026-10-06 10:4{i}", P), duration_seconds=text)
+                     for i, (name, text) in enumerate([("NaN", "NaN"), ("inf", "inf"), ("e308", "1e308"),
+                                                        ("e309", "1e309")])],
+            "bad_number", ("C-NaN", "C-inf", "C-e308", "C-e309")),
     RowCase("duplicate_key_other_payload", "calls",
             # a stale state first, the current one later: the later row is kept
             lambda: [call_row("C-dup", LP, iso("2026-10-06 11:00", P), outcome="voicemail", duration_seconds="0"),
@@ -248,12 +290,44 @@ ROW_CASES: tuple[RowCase, ...] = (
             "unknown_lead", ("C-orphan",)),
     RowCase("future_date", "email_events", lambda: [email_row("E-future", LP, "2027-06-01T10:00:00+02:00")],
             "future_timestamp", ("E-future",)),
+    RowCase("after_the_export_before_the_load", "email_events",
+            # the e-mailing extract says it was taken on 1 December: an event on the 3rd cannot be in it
+            lambda: [email_row("E-after-export", LP, iso("2026-12-03 10:00", P))],
+            "future_timestamp", ("E-after-export",)),
+    RowCase("touch_after_the_window", "calls",
+            # the window of a lead created on 2 October ends on 1 November: a call on 4 December, before the
+            # export, is real (it only leaves the window's counts)
+            lambda: [call_row("C-late", LP, iso("2026-12-04 10:00", P))],
+            None, kept_keys=("C-late",)),
+    RowCase("late_opt_out", "leads",
+            # an opt-out after the window (and after the first day of M+2) keeps its lead in the cohort
+            lambda: [lead_row("L-late-opt", P, "2026-10-03 10:00", opted_out_at=iso("2026-12-10 10:00", P))],
+            None, kept_keys=("L-late-opt",),
+            values={"L-late-opt": {"opted_out_at": utc("2026-12-10 10:00", P)}}),
+    RowCase("opt_out_after_the_load", "leads",
+            lambda: [lead_row("L-opt-2099", P, "2026-10-03 10:30", opted_out_at="2099-01-01T10:00:00+01:00")],
+            None, kept_keys=("L-opt-2099",), flags={"L-opt-2099": "future_attribute:opted_out_at"},
+            values={"L-opt-2099": {"opted_out_at": None}}),
+    RowCase("lead_late_on_the_last_day_west_of_utc", "calls",
+            # created 31 October 22:00 in New York = 1 November 02:00 UTC: October's lead, whole window kept
+            lambda: [call_row("C-ny-late", "L-ny-late", iso("2026-11-30 20:00", NY))],
+            None, kept_keys=("C-ny-late",), leads=[lead_row("L-ny-late", NY, "2026-10-31 22:00")]),
+    RowCase("opportunity_before_lead_creation", "opportunities",
+            # the deal existed before the lead record: a real conversion, counted and flagged
+            lambda: [opportunity_row("O-early", LP, iso("2026-10-01 15:00", P))],
+            None, kept_keys=("O-early",), flags={"O-early": "before_lead_creation:created_at"}),
+    RowCase("meeting_before_creation_without_booking_time", "meetings",
+            lambda: [meeting_row("MTG-early", LP, "", iso("2026-10-01 15:00", P))],
+            "before_lead_creation", ("MTG-early",)),
     RowCase("touch_before_lead_creation", "calls",
             lambda: [call_row("C-early", LP, iso("2026-10-01 15:00", P))], "before_lead_creation", ("C-early",)),
     RowCase("wrong_offset", "calls", lambda: [call_row("C-offset", LP, "2026-10-06T10:00:00+01:00")],
-            "wrong_offset", ("C-offset",)),
+            None, kept_keys=("C-offset",), flags={"C-offset": "tz_repaired:started_at"},
+            values={"C-offset": {"started_at": utc("2026-10-06 10:00", P)}}),
     RowCase("empty_mandatory_field", "calls", lambda: [call_row("C-empty", LP, "")],
             "missing_mandatory", ("C-empty",)),
+    RowCase("empty_time_zone", "leads", lambda: [lead_row("L-nozone", P, "2026-10-03 10:00", lead_timezone="")],
+            "missing_timezone", ("L-nozone",)),
     RowCase("unknown_time_zone", "leads", lambda: [lead_row("L-mars", "UTC", "2026-10-03 10:00",
                                                             lead_timezone="Mars/Olympus_Mons")],
             "unknown_timezone", ("L-mars",)),
@@ -273,10 +347,17 @@ ROW_CASES: tuple[RowCase, ...] = (
 )
 
 
+#: The row cases whose outcome depends on the time-zone policy, and their outcome under `strict`.
+STRICT_RULES = {"C-naive": "tz_naive", "C-gap-std": "wrong_offset", "C-gap-dst": "wrong_offset",
+                "C-overlap-naive": "tz_naive", "C-offset": "wrong_offset"}
+
+
 def write_row_cases(landing: Path) -> dict[str, list[dict]]:
     data = baseline()
     for case in ROW_CASES:
         data["leads"] += case.leads
         data[case.table] += case.rows()
     write_month(landing, data)
+    for source, at in EXPORTED_AT.items():
+        (landing / source / MONTH / "_extract.yml").write_text(f"exported_at: {at}\n")
     return data

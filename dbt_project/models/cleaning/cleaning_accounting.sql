@@ -27,7 +27,8 @@ counted as (
         raw_rows.raw_rows,
         staged.staged_rows,
         staged.kept_rows,
-        staged.excluded_rows
+        staged.excluded_rows,
+        staged.flagged_rows
     from (
         select _partition_month as partition_month, count(*) as raw_rows
         from {{ source('raw', t.table) }}
@@ -39,7 +40,8 @@ counted as (
             partition_month,
             count(*) as staged_rows,
             count(*) filter (where is_kept) as kept_rows,
-            count(*) filter (where not is_kept) as excluded_rows
+            count(*) filter (where not is_kept) as excluded_rows,
+            count(*) filter (where is_kept and flags is not null) as flagged_rows
         from {{ ref('stg_' ~ t.table) }}
         where {{ partition_predicate() }}
         group by 1
@@ -58,6 +60,15 @@ logged as (
         count(*) filter (where stage = 'clean') as logged_exclusions,
         count(*) filter (where stage = 'load') as logged_rejects
     from {{ ref('cleaning_log') }}
+    where {{ partition_predicate() }}
+    group by 1, 2
+
+),
+
+logged_flags as (
+
+    select partition_month, table_name, count(*) as logged_flags
+    from {{ ref('cleaning_flags') }}
     where {{ partition_predicate() }}
     group by 1, 2
 
@@ -88,6 +99,8 @@ final as (
         coalesce(counted.excluded_rows, 0) as excluded_rows,
         coalesce(logged.logged_exclusions, 0) as logged_exclusions,
         coalesce(logged.logged_rejects, 0) as logged_rejects,
+        coalesce(counted.flagged_rows, 0) as flagged_rows,
+        coalesce(logged_flags.logged_flags, 0) as logged_flags,
         coalesce(loads.files, 0) > 0 and coalesce(counted.raw_rows, 0) > 0 as is_present
     from spine
     left join loads
@@ -96,6 +109,8 @@ final as (
         on spine.partition_month = counted.partition_month and spine.table_name = counted.table_name
     left join logged
         on spine.partition_month = logged.partition_month and spine.table_name = logged.table_name
+    left join logged_flags
+        on spine.partition_month = logged_flags.partition_month and spine.table_name = logged_flags.table_name
 
 )
 
@@ -107,5 +122,6 @@ select
         and raw_rows = staged_rows
         and staged_rows = kept_rows + excluded_rows
         and excluded_rows = logged_exclusions
-        and rows_rejected = logged_rejects as is_balanced
+        and rows_rejected = logged_rejects
+        and flagged_rows = logged_flags as is_balanced
 from final

@@ -68,8 +68,12 @@ final as (
     select
         *,
         {{ var('conversion_stage') }}_reached_at as converted_at,
-        -- a stage counts when reached before the window ends (a stage dated before creation counts too)
+        -- a stage counts when reached before the window ends; one dated before the lead's creation counts
+        -- too (the opportunity is kept and flagged in staging: the lead record came after the deal)
         coalesce({{ var('conversion_stage') }}_reached_at < window_end_at, false) as is_converted,
+        -- a stage reached after the window is a real outcome outside the audited window, not an error
+        coalesce({{ var('conversion_stage') }}_reached_at >= window_end_at, false) as converted_after_window,
+        coalesce({{ var('conversion_stage') }}_reached_at < created_at, false) as converted_before_creation,
         case
             when won_reached_at < window_end_at then 'won'
             when opportunity_reached_at < window_end_at then 'opportunity'

@@ -71,7 +71,8 @@ meeting_touches as (
     select
         {{ dbt.concat(["'meeting:'", 'meeting_id']) }} as touch_id, partition_month, lead_id, rep_id,
         'meeting' as touch_channel, scheduled_at as touch_at, 'outbound' as direction,
-        {{ sql_bool('meeting' in touch_channels) }} and status <> 'cancelled' as is_touch,
+        -- touches.meetings: booked = any meeting not cancelled (no-shows too), held = held only
+        {{ sql_bool('meeting' in touch_channels) }} and {{ "status = 'held'" if var('touch_meetings', 'booked') == 'held' else "status <> 'cancelled'" }} as is_touch,
         case {{ {'booked': "when true then coalesce(booked_at, scheduled_at)",
                  'held': "when status = 'held' then scheduled_at",
                  'never': "when false then scheduled_at"}[var('contact_meeting')] }} end as contact_at,

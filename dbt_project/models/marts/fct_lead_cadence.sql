@@ -41,11 +41,8 @@ joined as (
         {% if var('extracted_at') -%}
         cast('{{ var("extracted_at") }}' as {{ dbt.type_timestamp() }}) as data_as_of_at,
         {%- else -%}
-        -- no export time given: the extract is at least as recent as its load and as its newest touch
-        greatest(
-            max(leads._loaded_at) over (partition by leads.partition_month),
-            coalesce(max(touch_summary.last_touch_at) over (partition by leads.partition_month), leads._loaded_at)
-        ) as data_as_of_at,
+        -- when the leads extract was taken (its _extract.yml, else its load time)
+        max(leads._extracted_at) over (partition by leads.partition_month) as data_as_of_at,
         {%- endif %}
         touch_summary.first_touch_at,
         touch_summary.first_contact_at,
@@ -69,6 +66,8 @@ joined as (
         {%- endfor %}
         conversions.is_converted,
         conversions.converted_at,
+        conversions.converted_after_window,
+        conversions.converted_before_creation,
         conversions.stage_reached,
         conversions.sql_reached_at,
         conversions.opportunity_reached_at,

@@ -1,8 +1,8 @@
 {#- One row per raw meeting row of the month, kept or excluded (rules: macros/cleaning.sql). -#}
+{%- set timestamps = ['booked_at', 'scheduled_at'] -%}
 with source as (
 
-    select * from {{ source('raw', 'calendar__meetings') }}
-    {{ partition_filter() }}
+    {{ source_rows('calendar__meetings') }}
 
 ),
 
@@ -19,8 +19,8 @@ typed as (
         _partition_month as partition_month,
         nullif(trim(lead_id), '') as lead_id,
         nullif(trim(rep_id), '') as rep_id,
-        {{ to_utc('booked_at') }} as booked_at,
-        {{ to_utc('scheduled_at') }} as scheduled_at,
+        {{ typed_timestamp('booked_at') }},
+        {{ typed_timestamp('scheduled_at') }},
         {{ utc_offset_minutes('scheduled_at') }} as scheduled_at_utc_offset_minutes,
         lower(trim(status)) as status,
         try_cast(try_cast(duration_minutes as double) as integer) as duration_minutes,
@@ -35,7 +35,8 @@ typed as (
         _source_file,
         _source_row,
         _file_hash,
-        _loaded_at
+        _loaded_at,
+        _extracted_at
     from source
 
 ),
@@ -46,15 +47,28 @@ with_lead as (
 
 ),
 
+checked as (
+
+    {{ timestamp_checks('with_lead', timestamps) }}
+
+),
+
+resolved as (
+
+    {{ resolve_timestamps('checked', timestamps) }}
+
+),
+
 ruled as (
 
+    -- a meeting can be scheduled for after the export (scheduled_at is not an event yet), but neither its
+    -- booking nor its slot can precede the lead: the slot is checked too, for exports without booked_at
     select
         *,
-        {{ row_rules(['meeting_id', 'lead_id', 'scheduled_at', 'status'], ['booked_at', 'scheduled_at'],
-            numbers=['duration_minutes'], non_negative=['duration_minutes'],
-            offsets=['booked_at', 'scheduled_at'], future=['booked_at'], before_creation=['booked_at']) }}
-            as rule_hit
-    from with_lead
+        {{ row_rules(['meeting_id', 'lead_id', 'scheduled_at', 'status'], timestamps,
+            numbers=['duration_minutes'], integers=['duration_minutes'], events=['booked_at'],
+            before_creation=['booked_at', 'scheduled_at']) }} as rule_hit
+    from resolved
 
 ),
 
@@ -71,14 +85,19 @@ final as (
         scheduled_at,
         scheduled_at_utc_offset_minutes,
         status,
-        duration_minutes,
+        case when duration_minutes >= 0 then duration_minutes end as duration_minutes,
+        booked_at__repair is not null or scheduled_at__repair is not null as tz_repaired,
+        {{ row_flags(tz_flag_items(timestamps) + [{'code': "'negative_duration:duration_minutes'",
+            'when': 'duration_minutes < 0',
+            'detail': "'duration_minutes is ' || raw_duration_minutes || ' (must be >= 0): emptied, the meeting is kept'"}]) }},
         exclusion_reason,
         exclusion_detail,
         exclusion_reason is null as is_kept,
         _source_file,
         _source_row,
         _file_hash,
-        _loaded_at
+        _loaded_at,
+        _extracted_at
     from flagged
 
 )

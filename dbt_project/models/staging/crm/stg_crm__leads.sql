@@ -1,8 +1,8 @@
 {#- One row per raw lead row of the month, kept or excluded (rules: macros/cleaning.sql). -#}
+{%- set timestamps = ['created_at', 'opted_out_at', 'sql_at'] -%}
 with source as (
 
-    select * from {{ source('raw', 'crm__leads') }}
-    {{ partition_filter() }}
+    {{ source_rows('crm__leads') }}
 
 ),
 
@@ -11,7 +11,7 @@ typed as (
     select
         nullif(trim(lead_id), '') as lead_id,
         _partition_month as partition_month,
-        {{ to_utc('created_at') }} as created_at,
+        {{ typed_timestamp('created_at') }},
         {{ utc_offset_minutes('created_at') }} as created_at_utc_offset_minutes,
         nullif(trim(lead_timezone), '') as lead_timezone,
         lower(trim(channel)) as channel,
@@ -33,8 +33,8 @@ typed as (
         try_cast(lead_score as integer) as lead_score,
         coalesce({{ to_bool('is_vip') }}, false) as is_vip,
         coalesce({{ to_bool('is_dispute') }}, false) as is_dispute,
-        {{ to_utc('opted_out_at') }} as opted_out_at,
-        {{ to_utc('sql_at') }} as sql_at,
+        {{ typed_timestamp('opted_out_at') }},
+        {{ typed_timestamp('sql_at') }},
         created_at as raw_created_at,
         opted_out_at as raw_opted_out_at,
         sql_at as raw_sql_at,
@@ -51,19 +51,34 @@ typed as (
         _source_file,
         _source_row,
         _file_hash,
-        _loaded_at
+        _loaded_at,
+        _extracted_at
     from source
 
 ),
 
 zoned as (
 
-    -- a lead's own zone and creation play the part the lead plays for touches
+    -- a lead's own zone plays the part the lead's zone plays for touches (NULL when not an IANA zone)
     select
         *,
-        lead_timezone as lead_zone,
-        created_at as lead_created_at
+        case when lead_timezone in (select name from pg_timezone_names()) then lead_timezone end as lead_zone
     from typed
+
+),
+
+checked as (
+
+    {{ timestamp_checks('zoned', timestamps) }}
+
+),
+
+resolved as (
+
+    select
+        *,
+        created_at as lead_created_at
+    from ({{ resolve_timestamps('checked', timestamps) }}) as resolved_times
 
 ),
 
@@ -71,15 +86,21 @@ ruled as (
 
     select
         *,
-        {{ row_rules(['lead_id', 'created_at', 'lead_timezone', 'channel', 'company_size', 'funnel_phase',
-            'rep_id'], ['created_at', 'opted_out_at', 'sql_at'], numbers=['lead_score'], is_leads=true,
-            offsets=['created_at', 'opted_out_at', 'sql_at'], future=['created_at', 'opted_out_at', 'sql_at'])
-        }} as rule_hit
-    from zoned
+        {{ row_rules(['lead_id', 'created_at', 'channel', 'company_size', 'funnel_phase', 'rep_id'], timestamps,
+            numbers=['lead_score'], integers=['lead_score'], is_leads=true, events=['created_at']) }} as rule_hit
+    from resolved
 
 ),
 
 {{ apply_exclusions('ruled', 'lead_id') }},
+
+{#- An opt-out or qualification after the extract was taken cannot have happened yet: the attribute is
+    emptied and flagged; it never removes the lead. -#}
+{%- set later = [] -%}
+{%- for c in ['opted_out_at', 'sql_at'] -%}
+    {%- do later.append({'code': "'future_attribute:" ~ c ~ "'", 'when': c ~ ' > _extracted_at',
+        'detail': "'" ~ c ~ " ' || " ~ _quoted('raw_' ~ c) ~ " || ' is after the extract was taken: emptied'"}) -%}
+{%- endfor %}
 
 final as (
 
@@ -102,15 +123,19 @@ final as (
         lead_score,
         is_vip,
         is_dispute,
-        opted_out_at,
-        sql_at,
+        case when opted_out_at <= _extracted_at then opted_out_at end as opted_out_at,
+        case when sql_at <= _extracted_at then sql_at end as sql_at,
+        created_at__repair is not null or opted_out_at__repair is not null or sql_at__repair is not null
+            as tz_repaired,
+        {{ row_flags(tz_flag_items(timestamps) + later) }},
         exclusion_reason,
         exclusion_detail,
         exclusion_reason is null as is_kept,
         _source_file,
         _source_row,
         _file_hash,
-        _loaded_at
+        _loaded_at,
+        _extracted_at
     from flagged
 
 )

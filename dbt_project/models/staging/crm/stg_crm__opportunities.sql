@@ -1,8 +1,8 @@
 {#- One row per raw opportunity row of the month, kept or excluded (rules: macros/cleaning.sql). -#}
+{%- set timestamps = ['created_at', 'closed_at'] -%}
 with source as (
 
-    select * from {{ source('raw', 'crm__opportunities') }}
-    {{ partition_filter() }}
+    {{ source_rows('crm__opportunities') }}
 
 ),
 
@@ -20,12 +20,12 @@ typed as (
         nullif(trim(lead_id), '') as lead_id,
         nullif(trim(account_id), '') as account_id,
         nullif(trim(rep_id), '') as rep_id,
-        {{ to_utc('created_at') }} as created_at,
+        {{ typed_timestamp('created_at') }},
         {{ utc_offset_minutes('created_at') }} as created_at_utc_offset_minutes,
         lower(trim(stage)) as stage,
         try_cast(amount as decimal(18, 2)) as amount,
         upper(nullif(trim(currency), '')) as currency,
-        {{ to_utc('closed_at') }} as closed_at,
+        {{ typed_timestamp('closed_at') }},
         nullif(trim(close_reason), '') as close_reason,
         opportunity_id as raw_opportunity_id,
         lead_id as raw_lead_id,
@@ -38,7 +38,8 @@ typed as (
         _source_file,
         _source_row,
         _file_hash,
-        _loaded_at
+        _loaded_at,
+        _extracted_at
     from source
 
 ),
@@ -49,14 +50,27 @@ with_lead as (
 
 ),
 
+checked as (
+
+    {{ timestamp_checks('with_lead', timestamps) }}
+
+),
+
+resolved as (
+
+    {{ resolve_timestamps('checked', timestamps) }}
+
+),
+
 ruled as (
 
+    -- an opportunity dated before its lead's creation is a real conversion (e.g. the lead record was
+    -- created after the deal was opened): kept, counted, and flagged, not excluded
     select
         *,
-        {{ row_rules(['opportunity_id', 'lead_id', 'created_at', 'stage'], ['created_at', 'closed_at'],
-            numbers=['amount'], offsets=['created_at', 'closed_at'], future=['created_at', 'closed_at'],
-            before_creation=['created_at']) }} as rule_hit
-    from with_lead
+        {{ row_rules(['opportunity_id', 'lead_id', 'created_at', 'stage'], timestamps,
+            numbers=['amount'], events=['created_at']) }} as rule_hit
+    from resolved
 
 ),
 
@@ -75,15 +89,23 @@ final as (
         stage,
         amount,
         currency,
-        closed_at,
+        case when closed_at <= _extracted_at then closed_at end as closed_at,
         close_reason,
+        coalesce(created_at < lead_created_at, false) as is_before_lead_creation,
+        created_at__repair is not null or closed_at__repair is not null as tz_repaired,
+        {{ row_flags(tz_flag_items(timestamps) + [
+            {'code': "'before_lead_creation:created_at'", 'when': 'created_at < lead_created_at',
+             'detail': "'created_at ' || " ~ _quoted('raw_created_at') ~ " || ' is before lead ' || lead_id || ' was created: kept and counted as a conversion'"},
+            {'code': "'future_attribute:closed_at'", 'when': 'closed_at > _extracted_at',
+             'detail': "'closed_at ' || " ~ _quoted('raw_closed_at') ~ " || ' is after the extract was taken: emptied'"}]) }},
         exclusion_reason,
         exclusion_detail,
         exclusion_reason is null as is_kept,
         _source_file,
         _source_row,
         _file_hash,
-        _loaded_at
+        _loaded_at,
+        _extracted_at
     from flagged
 
 )

@@ -1,8 +1,8 @@
 {#- One row per raw e-mail event row of the month, kept or excluded (rules: macros/cleaning.sql). -#}
+{%- set timestamps = ['event_at'] -%}
 with source as (
 
-    select * from {{ source('raw', 'emailing__email_events') }}
-    {{ partition_filter() }}
+    {{ source_rows('emailing__email_events') }}
 
 ),
 
@@ -22,7 +22,7 @@ typed as (
         nullif(trim(rep_id), '') as rep_id,
         nullif(trim(campaign_id), '') as campaign_id,
         lower(trim(event_type)) as event_type,
-        {{ to_utc('event_at') }} as event_at,
+        {{ typed_timestamp('event_at') }},
         {{ utc_offset_minutes('event_at') }} as event_at_utc_offset_minutes,
         {{ pii_hash('email_address') }} as email_address_hash,
         event_id as raw_event_id,
@@ -35,7 +35,8 @@ typed as (
         _source_file,
         _source_row,
         _file_hash,
-        _loaded_at
+        _loaded_at,
+        _extracted_at
     from source
 
 ),
@@ -46,13 +47,25 @@ with_lead as (
 
 ),
 
+checked as (
+
+    {{ timestamp_checks('with_lead', timestamps) }}
+
+),
+
+resolved as (
+
+    {{ resolve_timestamps('checked', timestamps) }}
+
+),
+
 ruled as (
 
     select
         *,
-        {{ row_rules(['event_id', 'message_id', 'lead_id', 'event_type', 'event_at'], ['event_at'],
-            offsets=['event_at'], future=['event_at'], before_creation=['event_at']) }} as rule_hit
-    from with_lead
+        {{ row_rules(['event_id', 'message_id', 'lead_id', 'event_type', 'event_at'], timestamps,
+            events=['event_at'], before_creation=['event_at']) }} as rule_hit
+    from resolved
 
 ),
 
@@ -71,13 +84,16 @@ final as (
         event_at,
         event_at_utc_offset_minutes,
         email_address_hash,
+        event_at__repair is not null as tz_repaired,
+        {{ row_flags(tz_flag_items(timestamps)) }},
         exclusion_reason,
         exclusion_detail,
         exclusion_reason is null as is_kept,
         _source_file,
         _source_row,
         _file_hash,
-        _loaded_at
+        _loaded_at,
+        _extracted_at
     from flagged
 
 )

@@ -1,8 +1,8 @@
 {#- One row per raw call row of the month, kept or excluded (rules: macros/cleaning.sql). -#}
+{%- set timestamps = ['started_at'] -%}
 with source as (
 
-    select * from {{ source('raw', 'voip__calls') }}
-    {{ partition_filter() }}
+    {{ source_rows('voip__calls') }}
 
 ),
 
@@ -19,7 +19,7 @@ typed as (
         _partition_month as partition_month,
         nullif(trim(lead_id), '') as lead_id,
         nullif(trim(rep_id), '') as rep_id,
-        {{ to_utc('started_at') }} as started_at,
+        {{ typed_timestamp('started_at') }},
         {{ utc_offset_minutes('started_at') }} as started_at_utc_offset_minutes,
         lower(trim(direction)) as direction,
         lower(trim(outcome)) as outcome,
@@ -35,7 +35,8 @@ typed as (
         _source_file,
         _source_row,
         _file_hash,
-        _loaded_at
+        _loaded_at,
+        _extracted_at
     from source
 
 ),
@@ -46,14 +47,26 @@ with_lead as (
 
 ),
 
+checked as (
+
+    {{ timestamp_checks('with_lead', timestamps) }}
+
+),
+
+resolved as (
+
+    {{ resolve_timestamps('checked', timestamps) }}
+
+),
+
 ruled as (
 
     select
         *,
-        {{ row_rules(['call_id', 'lead_id', 'started_at', 'outcome'], ['started_at'],
-            numbers=['duration_seconds'], non_negative=['duration_seconds'], offsets=['started_at'],
-            future=['started_at'], before_creation=['started_at']) }} as rule_hit
-    from with_lead
+        {{ row_rules(['call_id', 'lead_id', 'started_at', 'outcome'], timestamps,
+            numbers=['duration_seconds'], integers=['duration_seconds'], events=['started_at'],
+            before_creation=['started_at']) }} as rule_hit
+    from resolved
 
 ),
 
@@ -70,15 +83,21 @@ final as (
         started_at_utc_offset_minutes,
         direction,
         outcome,
-        duration_seconds,
+        -- a negative duration is an entry error in one field of a call that happened: emptied, call kept
+        case when duration_seconds >= 0 then duration_seconds end as duration_seconds,
         phone_number_hash,
+        started_at__repair is not null as tz_repaired,
+        {{ row_flags(tz_flag_items(timestamps) + [{'code': "'negative_duration:duration_seconds'",
+            'when': 'duration_seconds < 0',
+            'detail': "'duration_seconds is ' || raw_duration_seconds || ' (must be >= 0): emptied, the call is kept'"}]) }},
         exclusion_reason,
         exclusion_detail,
         exclusion_reason is null as is_kept,
         _source_file,
         _source_row,
         _file_hash,
-        _loaded_at
+        _loaded_at,
+        _extracted_at
     from flagged
 
 )
