@@ -8,6 +8,7 @@ import json
 from collections import Counter
 
 import duckdb
+import pandas as pd
 import pytest
 
 from cadence import cli
@@ -81,21 +82,49 @@ def test_staging_keeps_every_raw_row_and_excludes_exactly_the_planted_defects(wa
     assert {k for k, v in excluded.items() if v == "exact_duplicate"} == planted("exact_duplicates")
     assert {k for k, v in excluded.items() if v == "duplicate_key"} == planted("key_duplicates")
     assert {k for k, v in excluded.items() if v.startswith("missing_mandatory")} == planted("empty_mandatory")
-    assert {k for k, v in excluded.items() if v.startswith("tz_naive")} == planted("naive_timestamps")
     counts = Counter(v.split(":")[0] for v in excluded.values())
     counts.pop("lead_excluded", None)  # touches of an excluded lead: checked in tests/test_quality_pipeline.py
     assert counts == Counter({
         "exact_duplicate": defects["exact_duplicates"]["count"],
         "duplicate_key": defects["key_duplicates"]["count"],
         "missing_mandatory": defects["empty_mandatory"]["count"],
-        "tz_naive": defects["naive_timestamps"]["count"],
         "unknown_lead": defects["orphan_touches"]["count"],
-        "wrong_offset": defects["wrong_offsets"]["count"],
         "before_lead_creation": defects["touches_before_creation"]["count"],
         "call_burst": defects["call_burst"]["count"],
-        "negative_duration": defects["negative_durations"]["count"],
     })
+    # Rows that record something real are kept and flagged: wrong or missing offsets, negative durations.
+    flagged = {}
+    for ent in ENTITIES:
+        for rel, row, flags in con.execute(
+            f"select _source_file, _source_row, flags from staging.stg_{ent.table} "
+            f"where partition_month = '2026-10' and is_kept and flags is not null").fetchall():
+            flagged[(rel, row)] = flags
+    assert {k for k, v in flagged.items() if v.startswith("tz_repaired")} == (
+        planted("naive_timestamps") | planted("wrong_offsets"))
+    assert {k for k, v in flagged.items() if v.startswith("negative_duration")} == planted("negative_durations")
+    assert len(flagged) == sum(defects[k]["count"] for k in ("naive_timestamps", "wrong_offsets", "negative_durations"))
     con.close()
+
+
+def test_repaired_times_are_the_true_instants(warehouse, tmp_path):
+    """The planted wrong and missing offsets carry the true local wall time: read in the lead's zone they give
+    back, to the second, the instants of the same month generated without defects (same seed)."""
+    _root, db, _ = warehouse
+    assert cli.main(["generate", "--month", "2026-10", "--leads", "600", "--seed", "7",
+                     "--landing", str(tmp_path)]) == 0
+    clean_calls = pd.read_csv(tmp_path / "voip" / "2026-10" / "calls.csv", dtype=str)
+    clean_events = pd.read_csv(tmp_path / "emailing" / "2026-10" / "email_events.csv", dtype=str)
+    truth = {**dict(zip("call:" + clean_calls.call_id, clean_calls.started_at, strict=True)),
+             **dict(zip("event:" + clean_events.event_id, clean_events.event_at, strict=True))}
+    with duckdb.connect(str(db), read_only=True) as con:
+        repaired = con.execute(
+            "select 'call:' || call_id, started_at from staging.stg_voip__calls where partition_month = '2026-10' "
+            "and tz_repaired union all select 'event:' || event_id, event_at from staging.stg_emailing__email_events "
+            "where partition_month = '2026-10' and tz_repaired").fetchall()
+    assert len(repaired) >= 4
+    for key, got in repaired:
+        expected = pd.Timestamp(truth[key]).tz_convert("UTC").tz_localize(None).to_pydatetime()
+        assert got == expected, key
 
 
 def test_personal_data_never_leaves_raw(warehouse):

@@ -66,13 +66,17 @@ def civil(days: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return year, month, day
 
 
-def timestamps(utc: np.ndarray, offset_min: np.ndarray, naive: np.ndarray | None = None) -> pa.Array:
+def timestamps(utc: np.ndarray, offset_min: np.ndarray, naive: np.ndarray | None = None,
+               written_offset_min: np.ndarray | None = None) -> pa.Array:
     """``YYYY-MM-DDTHH:MM:SS+HH:MM`` for epoch seconds ``utc`` shown at ``offset_min``; NAT -> ''.
 
-    ``naive`` rows drop the offset (the local wall time only).
+    ``naive`` rows drop the offset (the local wall time only); ``written_offset_min`` writes another offset
+    after the same wall clock (a wrong offset: the wall clock stays the true local time).
     """
     missing = utc == NAT
     wall = np.where(missing, 0, utc) + offset_min.astype(np.int64) * 60
+    if written_offset_min is not None:
+        offset_min = written_offset_min
     days, secs = np.divmod(wall, _DAY)
     year, month, day = civil(days)
     mat = np.empty((len(utc), 25), dtype=np.uint8)

@@ -148,10 +148,9 @@ def render(frame: dict, entity: str, ctx: Context, a: int, b: int, widths: dict 
         elif kind == "ts":
             valid = np.where(v == T.NAT, 0, v)
             off = ctx.tz.at(valid, frame["zone"][a:b]).astype(np.int64)
-            if f"{col}__delta" in frame:
-                off = off + frame[f"{col}__delta"][a:b]
+            written = off + frame[f"{col}__delta"][a:b] if f"{col}__delta" in frame else None
             naive = frame[f"{col}__naive"][a:b] if f"{col}__naive" in frame else None
-            out[name] = T.timestamps(v, off, naive)
+            out[name] = T.timestamps(v, off, naive, written)
         elif kind == "label":
             out[name] = T.labels(v, arg)
         elif kind == "take":

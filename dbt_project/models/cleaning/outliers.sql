@@ -1,6 +1,6 @@
 {#-
     One row per outlier of the month, classified by the method's protocol: `error` (an entry error the
-    cleaning excluded: a call burst, a negative duration), `risk` (an extreme cadence on a lead that opted
+    cleaning excluded: a call burst), `risk` (an extreme cadence on a lead that opted
     out, complained, unsubscribed, is disputed or VIP: add to the exclusion list), `opportunity` (an
     extreme cadence that converted: document the tactic), `exceptional` (extreme but real: kept, flagged).
     score = robust z-score (x - median) / (1.4826 MAD) of the metric within its population (leads of the
@@ -57,7 +57,8 @@ lead_days as (
 
 durations as (
 
-    select partition_month, call_id, lead_id, duration_seconds as value, exclusion_reason, exclusion_detail
+    -- a negative duration is emptied in staging (the call is kept, flagged): it is no outlier of this
+    select partition_month, call_id, lead_id, duration_seconds as value
     from calls
     where outcome = 'connected' and duration_seconds is not null
 
@@ -94,11 +95,7 @@ candidates as (
     union all
     select partition_month, 'lead', lead_id, lead_id, 'calls_per_lead_local_day', 'all leads', value, 'error', detail
     from burst_days
-    union all
-    select partition_month, 'call', call_id, lead_id, 'duration_seconds', 'connected calls', value, 'error',
-        exclusion_detail
-    from durations
-    where exclusion_reason like 'negative_duration%'
+
 
 ),
 
