@@ -191,6 +191,23 @@ def check_columns(path: Path, header: list[str], entity: Entity, mapping: Entity
                               "in ignore_columns", column=name)
 
 
+def _parquet_types(con, path: Path) -> dict[str, str]:
+    """Column -> DuckDB type of a Parquet file, in file order."""
+    rows = con.execute(f"describe select * from read_parquet({quote_literal(str(path))})").fetchall()
+    return {r[0]: r[1] for r in rows}
+
+
+def _parquet_text(col: str, dtype: str) -> str:
+    """A typed Parquet value as the text a CSV export would hold. An instant (TIMESTAMP WITH TIME ZONE) is
+    written in UTC with `Z`, whatever this machine's zone (a plain cast would use the session's zone); a
+    naive TIMESTAMP stays a wall clock without offset (then read in the lead's zone)."""
+    if dtype.startswith("TIMESTAMP WITH TIME ZONE"):
+        return f"strftime(timezone('UTC', {col}), '%Y-%m-%dT%H:%M:%S') || 'Z'"
+    if dtype.startswith("TIMESTAMP"):
+        return f"strftime({col}, '%Y-%m-%dT%H:%M:%S')"
+    return f"cast({col} as varchar)"
+
+
 def _reader_sql(path: Path, header: list[str], mapping: EntityMapping, fmt: str) -> str:
     if fmt == "parquet":
         src = f"read_parquet({quote_literal(str(path))}, file_row_number=true)"
@@ -227,7 +244,8 @@ def _load_file(con, path: Path, rel: str, entity: Entity, mapping: EntityMapping
         check_columns(path, header, entity, mapping)
     exprs = column_expressions(entity, mapping)
     if fmt == "parquet":  # typed Parquet columns become text first, like CSV
-        cast = ", ".join(f"cast({quote_ident(h)} as varchar) as {quote_ident(h)}" for h in header)
+        cast = ", ".join(f"{_parquet_text(quote_ident(h), t)} as {quote_ident(h)}"
+                         for h, t in _parquet_types(con, path).items())
         source = f"(select {cast}, __row from {_reader_sql(readable, header, mapping, fmt)})"
         row_expr = "__row"
     else:

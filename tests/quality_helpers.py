@@ -61,6 +61,8 @@ def expected_raw_counts(manifest: dict, table: str, checks: list[str]) -> dict[s
 
 # planted defect kind -> the cleaning rule that must exclude exactly its rows
 EXCLUDED_AS = {"exact_duplicates": "exact_duplicate", "key_duplicates": "duplicate_key",
-               "orphan_touches": "unknown_lead", "naive_timestamps": "tz_naive", "wrong_offsets": "wrong_offset",
-               "touches_before_creation": "before_lead_creation", "call_burst": "call_burst",
-               "negative_durations": "negative_duration", "empty_mandatory": "missing_mandatory"}
+               "orphan_touches": "unknown_lead", "touches_before_creation": "before_lead_creation",
+               "call_burst": "call_burst", "empty_mandatory": "missing_mandatory"}
+# planted defect kind -> the flag under which the cleaning keeps exactly its rows (they record real touches)
+FLAGGED_AS = {"naive_timestamps": "tz_repaired", "wrong_offsets": "tz_repaired",
+              "negative_durations": "negative_duration"}

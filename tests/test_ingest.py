@@ -344,3 +344,21 @@ def test_the_export_time_file_is_recorded_or_refused_clearly(tmp_path, con, mapp
     with pytest.raises(IngestError, match="with its offset") as err:
         load_source_month(con, "voip", "2026-10", landing, mappings)
     assert err.value.file.endswith("_extract.yml")
+
+
+def test_typed_parquet_instants_are_read_as_utc_whatever_the_machine_zone(tmp_path, con, mappings):
+    """A TIMESTAMPTZ column is an instant: written `...Z`, not in the session's zone (a plain cast wrote
+    `+00` or the host's offset, which staging then mistook for a wrong offset)."""
+    landing = tmp_path / "landing"
+    write_source(landing, "voip", "2026-10", n=3)
+    csv_path = landing / "voip" / "2026-10" / "calls.csv"
+    con.execute("set timezone = 'America/New_York'")
+    con.execute(f"copy (select * replace (cast(started_at as timestamptz) as started_at) "
+                f"from read_csv('{csv_path}', all_varchar=true)) to '{csv_path.with_suffix('.parquet')}' "
+                f"(format parquet)")
+    csv_path.unlink()
+    load_source_month(con, "voip", "2026-10", landing, mappings)
+    got = [r[0] for r in con.execute("select started_at from raw.voip__calls order by _source_row").fetchall()]
+    expected = [datetime.fromisoformat(r[3]).astimezone(ZoneInfo("UTC")).strftime("%Y-%m-%dT%H:%M:%SZ")
+                for r in canonical_rows("voip", "calls", 3, "2026-10")]
+    assert got == expected

@@ -11,7 +11,7 @@ from collections import Counter
 import dagster as dg
 import duckdb
 import pytest
-from quality_helpers import EXCLUDED_AS, expected_raw_counts
+from quality_helpers import EXCLUDED_AS, FLAGGED_AS, expected_raw_counts
 
 from assets.dbt import cadence_dbt_models
 from assets.ingestion import ingestion_assets
@@ -98,6 +98,22 @@ def test_cleaning_log_holds_exactly_the_planted_rows_with_rule_file_and_line(run
     assert con.execute("select count(*) from staging.stg_voip__calls where lead_id in (select unnest(?)) "
                        "and not is_kept", [real]).fetchone()[0] == 0
     con.close()
+
+
+def test_cleaning_flags_hold_exactly_the_planted_rows_kept(run):
+    """Wrong and missing offsets and negative durations are real touches: kept, flagged, listed."""
+    _result, db, _root, manifest = run
+    with duckdb.connect(str(db), read_only=True) as con:
+        flags = con.execute("select flag, _source_file, _source_row, source_line, detail from cleaning.cleaning_flags "
+                            "where partition_month = ?", [MONTH]).fetchall()
+    by_flag: dict[str, set] = {}
+    for flag, file, row, line, detail in flags:
+        by_flag.setdefault(flag, set()).add((file, row))
+        assert line == row + 1 and len(detail) > 20
+    expected: dict[str, set] = {}
+    for kind, flag in FLAGGED_AS.items():
+        expected.setdefault(flag, set()).update((r["file"], r["row"]) for r in manifest["defects"][kind]["rows"])
+    assert by_flag == expected
 
 
 def test_row_accounting_holds_against_the_files(run):
