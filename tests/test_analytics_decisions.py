@@ -282,3 +282,29 @@ def test_lower_tier_ignores_missing_tiers_from_dataframes():
     assert lower_tier(None, "medium") == "medium"
     assert lower_tier("low", "high") == "low"
     assert lower_tier(float("nan"), None) is None
+
+
+def test_a_segment_nobody_contacted_is_neither_on_target_nor_off():
+    from cadence.analytics.diagnostic import ttf_on_target
+
+    def seg(channel, median, target):
+        return {
+            "segment_level": "channel+company_size",
+            "population": CFG.population,
+            "channel": channel,
+            "company_size": "SMB",
+            "ttf_median_hours": median,
+            "ttf_target_hours": target,
+            "ttf_target_hours_max": target,
+        }
+
+    moments = pd.DataFrame([seg("inbound", 1.5, 2), seg("partner", math.nan, 2), seg("outbound", 30.0, 24)])
+    status, answer = ttf_on_target({"moments": moments}, CFG, "w")
+    assert answer.startswith("1 of 3 segments on target; off: outbound/SMB 30.0 h vs 24 h")
+    assert answer.endswith("no lead contacted in: partner/SMB")
+
+
+def test_no_touch_at_all_is_grey_and_says_not_measurable():
+    light, reason = decide(_inputs(touches=0, r=math.nan), CFG)
+    assert light == "grey" and reason.startswith("not measurable: no touches")
+    assert decide(_inputs(touches=5), CFG)[0] == "green"  # touches alone decide nothing

@@ -202,3 +202,40 @@ def test_the_second_month_reads_the_first_for_its_gains(warehouse):
     assert light.light in ("green", "amber", "red") and light.reason
     first = read_month(con, "traffic_light", "2026-09").set_index("segment_key").loc["all"]
     assert np.isnan(first.delta_cr_points) and "no previous month" in first.reason
+
+
+def test_a_first_month_that_finds_nothing_still_writes_every_table(tmp_path):
+    """Issue 13, item 8: a fresh warehouse whose first month has no cluster candidate (no lead flagged) and,
+    with 90 leads (every segment under min_n = 100), no sub-segment for a Simpson split and no logistic fit.
+    Every table is still created, with its declared types; the next month's rows land in them unchanged
+    (a share stays DOUBLE and equals the count ratio)."""
+    first = hand_made_leads("2026-09", 90, 7)
+    first[["is_vip", "is_dispute", "is_hot_lead"]] = False
+    con = duckdb.connect(str(tmp_path / "fresh.duckdb"))
+    con.execute("create schema marts")
+    con.register("first_frame", first)
+    con.execute("create table marts.fct_lead_cadence as select * from first_frame")
+    written = steps.run_month(con, "2026-09", CFG, NOTE)
+    assert written["clusters"] == written["composition"] == written["logistic_terms"] == 0
+    assert written["traffic_light"] > 0 and written["diagnostic"] == 10
+    from cadence.analytics.catalog import TABLES
+    from cadence.analytics.columns import COLUMNS
+
+    assert set(COLUMNS) == set(TABLES)
+    types = con.execute(
+        "select table_name, column_name, data_type from information_schema.columns where table_schema = 'analytics'"
+    ).fetchall()
+    have = {(t, c): d for t, c, d in types}
+    for table, columns in COLUMNS.items():
+        for column, kind in columns.items():
+            assert have[(table, column)] == kind.upper(), (table, column)
+
+    second = hand_made_leads("2026-10", 4000, 8)
+    con.register("second_frame", second)
+    con.execute("insert into marts.fct_lead_cadence by name select * from second_frame")
+    steps.run_month(con, "2026-10", CFG, NOTE)
+    vip = read_month(con, "clusters", "2026-10").set_index(["attribute", "segment_key"]).loc[("is_vip", "all")]
+    kept = second[second.is_in_scope & second.is_window_complete]
+    assert vip["share"] == kept.is_vip.sum() / len(kept)
+    assert have[("clusters", "share")] == "DOUBLE" and read_month(con, "clusters", "2026-09").empty
+    con.close()

@@ -315,6 +315,36 @@ def test_scoping_note_is_stored_with_the_month(pipeline):
     assert json.loads(runs.scoping_note_json[0]) == json.loads(DEFAULT_NOTE.json)
 
 
+# ---------------------------------------------------------------- tests: stored types
+
+def test_rates_are_doubles_everywhere_down_to_the_bi_file_and_the_workbook(pipeline, landing):
+    """Issue 13, item 10: a 32-bit FLOAT stores 73/500 as 0.1459999978542328, and every BI client and the
+    workbook shows that. No column of the audit's schemas, the published BI file or its Parquet is FLOAT;
+    a rate equals the double division of the independently counted conversions and leads (to 1e-15), in the
+    mart and in the workbook's KPI sheet."""
+    import openpyxl
+
+    root, db, _ = pipeline
+    published = root / "published"
+    floats = ("select table_schema || '.' || table_name || '.' || column_name as col from information_schema.columns "
+              "where table_schema in ('marts', 'analytics', 'guardrails', 'experiments', 'cleaning', 'bi') "
+              "and data_type in ('FLOAT', 'REAL')")
+    for path in (db, published / "cadence_bi.duckdb"):
+        assert query(path, floats).col.tolist() == [], path
+    parquet = duckdb.sql(f"select distinct file_name from parquet_schema('{published}/parquet/**/*.parquet') "
+                         "where type = 'FLOAT'").fetchall()
+    assert parquet == []
+    exp = expected_segments(expected_per_lead(landing, DEFAULT_NOTE))
+    got = query(db, "select segment_key, conversion_rate from marts.kpi_segments_monthly where partition_month = ?",
+                [MONTH]).set_index("segment_key").conversion_rate
+    wb = openpyxl.load_workbook(root / "reports" / MONTH / "audit_workbook.xlsx", read_only=True)
+    head, *rows = list(wb["KPIs"].values)
+    sheet = {r[head.index("Segment")]: r[head.index("CR")] for r in rows}
+    for key, row in exp.iterrows():
+        truth = row.conversions / row.leads
+        assert abs(got[key] - truth) <= 1e-15 and abs(sheet[key] - truth) <= 1e-15, key
+
+
 # ---------------------------------------------------------------- tests: another scoping note, same code
 
 def test_another_scoping_note_changes_the_results_accordingly(rebuilt, landing, fct):

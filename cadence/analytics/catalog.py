@@ -1,5 +1,6 @@
-"""The analytics tables: what one row is (the grain) and where it comes from. Every table also holds
-`partition_month` (one month replaced atomically per run) and `scoping_note_version` (the note used).
+"""The analytics tables: what one row is (the grain) and where it comes from; their columns are in
+columns.py. Every table also holds `partition_month` (one month replaced atomically per run) and
+`scoping_note_version` (the note used).
 Segments: segment_level / segment_key as in marts.kpi_segments_monthly, plus segment_level 'rep_id'."""
 
 SEG = "segment (segment_level, segment_key; reps as segment_level 'rep_id')"
@@ -41,7 +42,7 @@ TABLES: dict[str, str] = {
     "thresholds": "One row per segment and threshold (min_touches, ttf_target_hours, max_touches_per_day): current "
     "and recommended value, status, evidence (leads, interval, gap) and a note.",
     "diagnostic": "One row per question (1-10) of the express diagnostic: status (answered | partial | "
-    "needs_human_input), the answer and the table holding its evidence.",
+    "needs_human_input | not_measurable), the answer and the table holding its evidence.",
 }
 
 FCT, WEEKLY, TOP5 = "marts.fct_lead_cadence", "marts.kpi_guardrails_weekly", "cleaning.outliers_top5"

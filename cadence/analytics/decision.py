@@ -1,6 +1,6 @@
 """The traffic light per segment (the method's decision model), stored with every input it read.
 
-    grey   fewer than min_n leads, or r undefined
+    grey   fewer than min_n leads, or r undefined (no touch at all: "not measurable: no touches")
     red    complaints rising, or r below r_amber ("r ≈ 0", negative included)
     green  r >= r_green, CR up by >= delta_cr_points_green points vs the previous month, complaints
            stable, and no heterogeneity
@@ -31,6 +31,9 @@ from cadence.analytics.sql import DIMS
 
 SEG = ["segment_level", "segment_key", *DIMS]
 TIERS = ("low", "medium", "high")
+#: What a touch-based figure (r, slope, curve, quadrant, TTF) says when the leads had no touch at all
+#: (CRM-only extracts): not zero, not "too thin", but not measurable.
+NO_TOUCHES = "not measurable: no touches"
 
 
 def weekly_breaches(weeks: pd.DataFrame, cfg: AnalysisConfig) -> list[str]:
@@ -79,6 +82,8 @@ def mixed_gains(children: pd.DataFrame, cfg: AnalysisConfig) -> bool:
 
 def decide(inputs: dict, cfg: AnalysisConfig) -> tuple[str, str]:
     """(light, reason) from one segment's inputs (see traffic_light for the keys)."""
+    if inputs.get("touches") == 0:
+        return "grey", f"{NO_TOUCHES} (no call, e-mail or meeting counted for these {inputs['leads']} leads)"
     if inputs["leads"] < cfg.min_n or inputs["r"] is None or math.isnan(inputs["r"]):
         return "grey", f"insufficient data: {inputs['leads']} leads (min {cfg.min_n}) or r undefined"
     tier = inputs["r_tier_used"]

@@ -1,5 +1,7 @@
 """The express diagnostic: the method's 10 questions, answered from the month's tables where the data can
 answer, and marked "needs human input" where it cannot (status: answered | partial | needs_human_input).
+In a month without a single touch (CRM-only extracts) the questions that rest on touches are
+`not_measurable` ("not measurable: no touches"), rather than answered from zeros and empty fits.
 Lists are per channel x company_size segment of the decision population; each answer names its table."""
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ import math
 import pandas as pd
 
 from cadence.analytics.config import AnalysisConfig
+from cadence.analytics.decision import NO_TOUCHES
 from cadence.analytics.linear import fit_moments
 
 LEVEL = "channel+company_size"
@@ -32,14 +35,17 @@ def _rows(df: pd.DataFrame) -> list[dict]:
 
 def ttf_on_target(t, cfg, s):
     m = _seg(t["moments"], cfg)
+    timed = m[m["ttf_median_hours"].notna()] if len(m) else m  # a segment nobody contacted has no TTF
     off = [
         f"{_name(r)} {r['ttf_median_hours']:.1f} h vs {r['ttf_target_hours']:g} h"
-        for r in _rows(m)
-        if pd.notna(r["ttf_median_hours"]) and r["ttf_median_hours"] > r["ttf_target_hours_max"]
+        for r in _rows(timed)
+        if r["ttf_median_hours"] > r["ttf_target_hours_max"]
     ]
-    return "answered", f"{len(m) - len(off)} of {len(m)} segments on target" + (
-        f"; off: {'; '.join(off)}" if off else ""
-    )
+    silent = [_name(r) for r in _rows(m) if pd.isna(r["ttf_median_hours"])]
+    text = f"{len(timed) - len(off)} of {len(m)} segments on target"
+    text += f"; off: {'; '.join(off)}" if off else ""
+    text += f"; no lead contacted in: {', '.join(silent)}" if silent else ""
+    return "answered", text
 
 
 def slope_stable(t, cfg, s):
@@ -124,8 +130,11 @@ def touch_quality(t, cfg, s):
 
 
 def guardrails(t, cfg, s):
+    segments = _rows(_seg(t["moments"], cfg, "all"))
+    if not sum(r["emails_delivered"] for r in segments):
+        return "not_measurable", "not measurable: no e-mail delivered"
     over = []
-    for r in _rows(_seg(t["moments"], cfg, "all")):
+    for r in segments:
         c, u = (
             r[k] / r["emails_delivered"] if r["emails_delivered"] else 0
             for k in ("emails_complained", "emails_unsubscribed")
@@ -163,6 +172,12 @@ def learned(t, cfg, s):
     return "partial", f"{lights}. Recommended: {recs}. {HUMAN}operational feasibility, and the A/B test to confirm."
 
 
+def no_touches(moments: pd.DataFrame) -> bool:
+    """True when no lead of the month had a touch in its window (the 'all' segment's sum of X is 0)."""
+    row = moments[(moments["segment_level"] == "all") & (moments["population"] == "all")] if len(moments) else moments
+    return bool(len(row)) and row.iloc[0]["sx_w"] == 0
+
+
 QUESTIONS = (
     ("Median TTF on target?", ttf_on_target, "segment_moments, ttf_bands"),
     ("Slope significant and stable per segment?", slope_stable, "linear_fits"),
@@ -175,11 +190,17 @@ QUESTIONS = (
     ("Do scripts differ between Q1 and Q3?", scripts, "quadrant_lists"),
     ("What did we learn that is actionable?", learned, "traffic_light, thresholds"),
 )
+#: Questions whose answer rests on touches (TTF is the time to the first one; complaints come from e-mails).
+TOUCH_BASED = {1, 2, 3, 4, 5, 6, 7, 8}
 
 
 def diagnostic(t: dict[str, pd.DataFrame], cfg: AnalysisConfig) -> pd.DataFrame:
     """t: moments, moments_prev, curve_shapes, clusters, fit_checks, outliers, quadrants, quadrants_prev,
     traffic_light, thresholds (this month's frames; *_prev and outliers may be empty)."""
     s = "w" if cfg.x_measure == "touches_in_window" else "b"
-    rows = [(i, q, *answer(t, cfg, s), table) for i, (q, answer, table) in enumerate(QUESTIONS, start=1)]
+    silent = no_touches(t["moments"])
+    rows = [
+        (i, q, *(("not_measurable", NO_TOUCHES) if silent and i in TOUCH_BASED else answer(t, cfg, s)), table)
+        for i, (q, answer, table) in enumerate(QUESTIONS, start=1)
+    ]
     return pd.DataFrame(rows, columns=["question_no", "question", "status", "answer", "evidence_table"])

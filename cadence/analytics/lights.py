@@ -92,6 +92,7 @@ def traffic_light(
             "population": pop,
             "x_measure": xm,
             "leads": int(seg["leads"]),
+            "touches": seg["sx_w"],  # touches in the window: 0 means none at all
             "r": main["r"],
             "r_ci_low": main["r_ci_low"],
             "r_ci_high": main["r_ci_high"],

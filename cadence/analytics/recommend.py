@@ -6,7 +6,7 @@ import pandas as pd
 
 from cadence.analytics.config import AnalysisConfig
 from cadence.analytics.sql import DIMS
-from cadence.analytics.thresholds import daily_cap, min_touches, ttf_target
+from cadence.analytics.thresholds import daily_cap, min_touches, not_measurable, ttf_target
 
 SEG = ["segment_level", "segment_key", *DIMS]
 COLUMNS = [
@@ -46,7 +46,8 @@ def threshold_table(
     cfg: AnalysisConfig,
 ) -> pd.DataFrame:
     """One row per segment and threshold: current and recommended value, status (recommended |
-    keep_current | too_thin), basis, leads, interval, evidence gap and a note."""
+    keep_current | too_thin | not_measurable when the segment had no touch), basis, leads, interval, evidence
+    gap and a note."""
     pop, xt = cfg.population, cfg.threshold_x_measure
     sel = shapes[(shapes["population"] == pop) & (shapes["x_measure"] == xt) & (shapes["segment_level"] != "rep_id")]
     cells = cells[(cells["population"] == pop) & (cells["x_measure"] == xt)]
@@ -61,11 +62,16 @@ def threshold_table(
         def now(name: str, seg=seg):
             return current_threshold(note_values, seg, name)
 
-        found = [
-            min_touches(shape, by_cells.get(key, cells.iloc[:0]), now("min_touches"), cfg),
-            ttf_target(by_gaps.get(key, gaps.iloc[:0]), now("ttf_target_hours"), cfg),
-            daily_cap(by_day.get(key, intensity.iloc[:0]), now("max_touches_per_day"), cfg),
-        ]
+        seg_cells = by_cells.get(key, cells.iloc[:0])
+        if not (seg_cells["touches"] > 0).any():  # no touch at all in the segment
+            names = ("min_touches", "ttf_target_hours", "max_touches_per_day")
+            found = [not_measurable(name, now(name), int(shape["leads"])) for name in names]
+        else:
+            found = [
+                min_touches(shape, seg_cells, now("min_touches"), cfg),
+                ttf_target(by_gaps.get(key, gaps.iloc[:0]), now("ttf_target_hours"), cfg),
+                daily_cap(by_day.get(key, intensity.iloc[:0]), now("max_touches_per_day"), cfg),
+            ]
         rows += [
             {**seg, "population": pop, "x_measure": xt if r["threshold"] == "min_touches" else None, **r} for r in found
         ]

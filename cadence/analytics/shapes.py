@@ -16,6 +16,7 @@ import pandas as pd
 
 from cadence.analytics.config import AnalysisConfig
 from cadence.analytics.curves import fit_flat, fit_linear, fit_plateau, fit_quadratic, fit_s
+from cadence.analytics.decision import NO_TOUCHES
 from cadence.analytics.fits import GROUP
 from cadence.analytics.intervals import wilson
 
@@ -45,6 +46,17 @@ def describe(model: dict, x, n) -> str:
     if inside:
         return f"{'inverted U: optimum' if p['c'] < 0 else 'U: minimum'} at {p['vertex']:.1f} touches"
     return f"curved ({'flattening' if p['c'] < 0 else 'steepening'}), no optimum within the data"
+
+
+def why_no_shape(x, s, n, cfg: AnalysisConfig) -> str:
+    """The reason select_shape gave no shape, as a manager reads it."""
+    if not np.any(np.asarray(x) > 0):
+        return NO_TOUCHES
+    if n.sum() < cfg.min_n_shape:
+        return f"too thin to choose a shape ({int(n.sum())} leads < {cfg.min_n_shape})"
+    if len(x) < 4:
+        return f"too few distinct touch counts to choose a shape ({len(x)} < 4)"
+    return "no shape: every lead or none converted"
 
 
 def select_shape(x, s, n, cfg: AnalysisConfig) -> tuple[dict | None, list[dict]]:
@@ -116,9 +128,7 @@ def touch_curves(cells: pd.DataFrame, cfg: AnalysisConfig) -> tuple[pd.DataFrame
             "leads": int(n.sum()),
             "touch_values": len(x),
             "shape": chosen["shape"] if chosen else "insufficient_data",
-            "description": describe(chosen, x, n)
-            if chosen
-            else f"too thin to choose a shape ({int(n.sum())} leads < {cfg.min_n_shape})",
+            "description": describe(chosen, x, n) if chosen else why_no_shape(x, s, n, cfg),
         }
         for m in models:
             row[f"aic_{m['shape']}"] = m["aic"]

@@ -1,4 +1,8 @@
-"""Reading and writing the `analytics` schema: one month replaced atomically across an asset's tables."""
+"""Reading and writing the `analytics` schema: one month replaced atomically across an asset's tables.
+
+Every table is created from its declared columns (cadence/analytics/columns.py), whether the month's
+frame has rows or not: a step that finds nothing (no cluster, no Simpson warning) still writes its table,
+so the next step reads an empty table instead of failing on a missing one."""
 
 from __future__ import annotations
 
@@ -6,6 +10,8 @@ import re
 
 import duckdb
 import pandas as pd
+
+from cadence.analytics.columns import COLUMNS
 
 SCHEMA = "analytics"
 _NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
@@ -37,34 +43,55 @@ def _columns(con: duckdb.DuckDBPyConnection, name: str) -> dict[str, str]:
     return dict(rows)
 
 
+def _quoted(column: str) -> str:
+    if not _NAME.match(column):
+        raise ValueError(f"bad column name {column!r}")
+    return f'"{column}"'
+
+
+def declared(name: str) -> dict[str, str]:
+    """The table's columns and SQL types, bookkeeping columns included."""
+    if name not in COLUMNS:
+        raise ValueError(f"analytics.{name} has no declared columns (cadence/analytics/columns.py)")
+    return {"partition_month": "varchar", **COLUMNS[name], "scoping_note_version": "varchar"}
+
+
+def _ensure(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Create the table from its declaration, or bring an older one to it: declared columns it lacks are
+    added, a column whose type changed (e.g. FLOAT -> DOUBLE) is altered; other months' rows are kept."""
+    target, existing, columns = _table(name), _columns(con, name), declared(name)
+    if not existing:
+        con.execute(f"create table {target} ({', '.join(f'{_quoted(c)} {t}' for c, t in columns.items())})")
+        return
+    for col, kind in columns.items():
+        if col not in existing:
+            con.execute(f"alter table {target} add column {_quoted(col)} {kind}")
+        elif existing[col] != kind.upper():
+            con.execute(f"alter table {target} alter column {_quoted(col)} set data type {kind}")
+
+
 def write_month(
     con: duckdb.DuckDBPyConnection, month: str, version: str, tables: dict[str, pd.DataFrame]
 ) -> dict[str, int]:
-    """Replace `month` in every table of `tables` in one transaction (created on first write; columns a
-    newer version adds are added). Returns rows written per table. A failure changes nothing."""
+    """Replace `month` in every table of `tables` in one transaction (each table created from its declared
+    columns, empty frame or not; a declared column a frame lacks is NULL, a column not declared is an
+    error). Returns rows written per table. A failure changes nothing."""
     con.execute(f"create schema if not exists {SCHEMA}")
     con.execute("begin transaction")
     try:
         written = {}
         for name, df in tables.items():
-            target, existing = _table(name), _columns(con, name)
-            if existing:
-                con.execute(f"delete from {target} where partition_month = ?", [month])
-            if df.columns.empty:
-                written[name] = 0
+            _ensure(con, name)
+            undeclared = sorted(set(df.columns) - set(COLUMNS[name]))
+            if undeclared:
+                raise ValueError(f"analytics.{name}: columns {undeclared} are not declared in columns.py")
+            con.execute(f"delete from {_table(name)} where partition_month = ?", [month])
+            written[name] = len(df)
+            if not len(df):
                 continue
-            frame = _prepared(df, month, version)
-            con.register("_analytics_frame", frame)
-            if not existing:
-                con.execute(f"create table {target} as select * from _analytics_frame")
-            else:
-                new = con.execute("describe select * from _analytics_frame").fetchall()
-                for col, dtype, *_ in new:
-                    if col not in existing:
-                        con.execute(f'alter table {target} add column "{col}" {dtype}')
-                con.execute(f"insert into {target} by name select * from _analytics_frame")
+            con.register("_analytics_frame", _prepared(df, month, version))
+            con.execute(f"insert into {_table(name)} by name select * from _analytics_frame")
             con.unregister("_analytics_frame")
-            written[name] = len(frame)
         con.execute("commit")
         return written
     except Exception:
@@ -72,9 +99,19 @@ def write_month(
         raise
 
 
+def empty(con: duckdb.DuckDBPyConnection, name: str) -> pd.DataFrame:
+    """A frame with the table's declared columns and types, and no row."""
+    cols = ", ".join(f"null::{t} as {_quoted(c)}" for c, t in declared(name).items())
+    return con.execute(f"select {cols} limit 0").df()
+
+
 def read_month(con: duckdb.DuckDBPyConnection, name: str, month: str) -> pd.DataFrame:
-    """One month of an analytics table, without the bookkeeping columns."""
-    df = con.execute(f"select * from {_table(name)} where partition_month = ?", [month]).df()
+    """One month of an analytics table, without the bookkeeping columns. A table no step has written yet
+    (a subset run on a fresh warehouse) reads as an empty month with the declared columns."""
+    try:
+        df = con.execute(f"select * from {_table(name)} where partition_month = ?", [month]).df()
+    except duckdb.CatalogException:
+        df = empty(con, name)
     df = df.drop(columns=["partition_month", "scoping_note_version"])
     # plain object columns: the estimators loop over small groups, and slicing Arrow strings is slow there
     return df.astype({c: object for c in df.columns if pd.api.types.is_string_dtype(df[c])})

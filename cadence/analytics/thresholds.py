@@ -17,6 +17,7 @@ import math
 import pandas as pd
 
 from cadence.analytics.config import AnalysisConfig
+from cadence.analytics.decision import NO_TOUCHES
 from cadence.analytics.intervals import diff_of_proportions
 
 KEEP = "keep_current"
@@ -32,6 +33,11 @@ def _result(name: str, current, leads: int, status: str, value, note: str, **evi
         "note": note,
         **evidence,
     }
+
+
+def not_measurable(name: str, current, leads: int) -> dict:
+    """A threshold of a segment whose leads had no touch: nothing to recommend from, whatever the size."""
+    return _result(name, current, leads, "not_measurable", None, NO_TOUCHES)
 
 
 def _gap(d: dict, scale: float = 100.0) -> dict:

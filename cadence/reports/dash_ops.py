@@ -147,7 +147,7 @@ def _threshold(data: ReportData, rule: str) -> float:
 
 def diagnostic(data: ReportData) -> Raw:
     d = data.of("diagnostic")
-    tone = {"answered": "green", "partial": "amber", "needs_human_input": "grey"}
+    tone = {"answered": "green", "partial": "amber", "needs_human_input": "grey", "not_measurable": "grey"}
     tbl = table(
         d.sort_values("question_no").to_dict("records") if len(d) else [],
         [

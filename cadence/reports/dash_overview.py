@@ -86,15 +86,19 @@ def _guardrail_status(data: ReportData) -> str:
     return f'<div class="status">{rows}<a href="#guardrails">All guardrails →</a></div>'
 
 
-def fit_caption(seg: views.Segment) -> str:
+def fit_caption(seg: views.Segment, untouched: bool = False) -> str:
     f = seg.fit
+    if untouched:
+        return fmt.NO_TOUCHES
     if not f:
         return "fit not available"
     return f"r {fmt.num(f['r'], 2)} · m {fmt.points(100 * f['slope'], 2, '')} pts/touch · R² {fmt.num(f['r2'], 3)}"
 
 
-def ttf_caption(seg: views.Segment) -> str:
+def ttf_caption(seg: views.Segment, untouched: bool = False) -> str:
     t = seg.ttf
+    if untouched:
+        return fmt.NO_TOUCHES
     if not t or fmt.missing(t.get("slope")):
         return "fit not available"
     return f"r {fmt.num(t['r'], 2)} · {fmt.points(100 * t['slope'], 1)} per 10× TTF · R² {fmt.num(t['r2'], 3)}"
@@ -105,10 +109,11 @@ def level1(data: ReportData, ax: views.Axes) -> Raw:
     seg = views.segment(data, "all")
     c = views.charts_of(data, seg, ax, CHART_SIZE)
     shape = seg.shape.get("description", "") if seg.shape else ""
+    untouched = views.no_touches(data, seg)
     row = "".join(
         [
-            card("Contacts vs conversion", c["contacts"], fit_caption(seg), "chart-card"),
-            card("Time to first contact vs conversion", c["ttf"], ttf_caption(seg), "chart-card"),
+            card("Contacts vs conversion", c["contacts"], fit_caption(seg, untouched), "chart-card"),
+            card("Time to first contact vs conversion", c["ttf"], ttf_caption(seg, untouched), "chart-card"),
             card("Conversion by touch count", c["curve"], shape or "95% intervals", "chart-card"),
             card(
                 "Traffic light per segment",

@@ -33,6 +33,8 @@ def _list(data: ReportData, unit: str, name: str, wide: bool = True) -> Raw:
 def _rep_chart(data: ReportData) -> str:
     units = data.of("units")
     reps = units[units["unit_type"] == "rep"] if len(units) else units
+    if data.no_touches:  # every rep at 0 touches vs 0 expected: the quadrants would sort on CR alone
+        return f'<p class="na">Rep quadrants: {fmt.NO_TOUCHES}.</p>'
     if reps.empty:
         return '<p class="na">Rep quadrants: not available.</p>'
     rows = [

@@ -41,6 +41,11 @@ def _delta_cr(data: ReportData, seg: views.Segment) -> str:
 def _facts(data: ReportData, seg: views.Segment) -> str:
     k, f, light, q = seg.kpi, seg.fit, seg.light, seg.quadrant
     trimmed = seg.fit_trimmed.get("r") if seg.fit_trimmed else None
+    untouched = views.no_touches(data, seg)
+
+    def touch(text: str) -> str:  # a figure that rests on touches: not a zero, not "too thin"
+        return fmt.NO_TOUCHES if untouched else text
+
     items = [
         ("Leads (in scope)", fmt.num(k.get("leads"))),
         (
@@ -49,15 +54,18 @@ def _facts(data: ReportData, seg: views.Segment) -> str:
             f"{fmt.pct(k.get('conversion_rate_ci_high'))}]",
         ),
         ("Δ CR vs last month", _delta_cr(data, seg)),
-        ("Median TTF", fmt.hours(k.get("ttf_median_hours"))),
-        ("Within TTF target", fmt.pct(k.get("share_within_ttf_target"), 0)),
+        ("Median TTF", touch(fmt.hours(k.get("ttf_median_hours")))),
+        ("Within TTF target", touch(fmt.pct(k.get("share_within_ttf_target"), 0))),
         (
             "Median contacts (IQR)",
             f"{fmt.num(k.get('touches_per_lead_median'), 1)} ({fmt.num(k.get('touches_per_lead_iqr'), 0)})",
         ),
-        ("r (without top 1 %)", f"{fmt.num(f.get('r'), 2)} ({fmt.num(trimmed, 2)})"),
-        ("Slope · R²", f"{fmt.points(100 * f['slope'], 2, '')} pts/touch · {fmt.num(f['r2'], 3)}" if f else fmt.DASH),
-        ("Leads in Q1 · Q3", f"{fmt.pct(q.get('share_q1'), 0)} · {fmt.pct(q.get('share_q3'), 0)}"),
+        ("r (without top 1 %)", touch(f"{fmt.num(f.get('r'), 2)} ({fmt.num(trimmed, 2)})")),
+        (
+            "Slope · R²",
+            touch(f"{fmt.points(100 * f['slope'], 2, '')} pts/touch · {fmt.num(f['r2'], 3)}" if f else fmt.DASH),
+        ),
+        ("Leads in Q1 · Q3", touch(f"{fmt.pct(q.get('share_q1'), 0)} · {fmt.pct(q.get('share_q3'), 0)}")),
     ]
     reason = esc(light.get("reason", "traffic light not available"))
     th = "".join(f"<li>{esc(t)}</li>" for t in threshold_lines(seg.thresholds)) or "<li>not available</li>"
@@ -74,11 +82,12 @@ def segment_cards(data: ReportData, ax: views.Axes) -> str:
         seg = views.segment(data, key)
         c = views.charts_of(data, seg, ax, CHART_SIZE)
         shape = seg.shape.get("description", "") if seg.shape else ""
+        untouched = views.no_touches(data, seg)
         minis = "".join(
             f'<div class="mini"><div class="mt">{esc(t)}</div><div class="mc">{esc(cap)}</div>{c[k]}</div>'
             for k, t, cap in (
-                ("contacts", "Contacts vs conversion", fit_caption(seg)),
-                ("ttf", "Time to first contact vs conversion", ttf_caption(seg)),
+                ("contacts", "Contacts vs conversion", fit_caption(seg, untouched)),
+                ("ttf", "Time to first contact vs conversion", ttf_caption(seg, untouched)),
                 ("curve", "Conversion by touch count", shape or "95% intervals"),
             )
         )

@@ -13,6 +13,7 @@ DECISIONS = {
     "red": "Stop pushing volume: revise content and first-contact speed, then test again",
     "grey": "Keep current rules; collect more leads before deciding",
 }
+UNTOUCHED = "Keep current rules; the touches (calls, e-mails, meetings) are needed to decide"
 
 
 def changes(data: ReportData) -> list[str]:
@@ -39,6 +40,12 @@ def changes(data: ReportData) -> list[str]:
 
 
 def _slope_lesson(data: ReportData) -> str | None:
+    if data.no_touches:
+        return (
+            f"**Contact frequency: {fmt.NO_TOUCHES}.** No call, e-mail or meeting counts as a touch this month "
+            "(CRM-only extracts, or every touch excluded): r, slope, curve shapes, quadrants and time to first "
+            "contact cannot be computed; only the CRM figures (leads, conversions) are reported."
+        )
     seg = views.segment(data, "all")
     fits = data.of("fits")
     per = (
@@ -50,6 +57,7 @@ def _slope_lesson(data: ReportData) -> str | None:
         if len(fits)
         else fits
     )
+    per = per.dropna(subset=["slope"]) if len(per) else per  # a segment without touches has no slope
     if not seg.fit or per.empty:
         return None
     hi, lo = per.loc[per["slope"].idxmax()], per.loc[per["slope"].idxmin()]
@@ -66,7 +74,7 @@ def _ttf_lesson(data: ReportData) -> str | None:
     th = data.of("thresholds")
     row = th[(th["segment_key"] == "all") & (th["threshold"] == "ttf_target_hours")] if len(th) else th
     kpi = views.segment(data, "all").kpi
-    if row.empty or not kpi:
+    if row.empty or not kpi or data.no_touches:
         return None
     r = row.iloc[0]
     gap = (
@@ -111,7 +119,7 @@ def _cluster_lesson(data: ReportData) -> str | None:
 
 def _quadrant_lesson(data: ReportData) -> str | None:
     q = views.segment(data, "all").quadrant
-    if not q:
+    if not q or data.no_touches:
         return None
     return (
         f"**The improvement pool is Q3.** {fmt.pct(q['share_q3'], 0)} of leads got fewer touches than average and "
@@ -130,9 +138,12 @@ def decisions(data: ReportData) -> list[dict]:
     for key in ["all", *views.segment_keys(data)]:
         seg = views.segment(data, key)
         light = seg.light.get("light", "grey") if seg.light else "grey"
-        f = seg.fit
+        f, untouched = seg.fit, views.no_touches(data, seg)
         evidence = [seg.light.get("reason", "")] if seg.light else []
-        if f:
+        if untouched:
+            if not any(fmt.NO_TOUCHES in e for e in evidence):  # the light's reason may say it already
+                evidence.append(fmt.NO_TOUCHES)
+        elif f:
             evidence.append(
                 f"n {fmt.num(f['leads'])}, r {fmt.num(f['r'], 2)} [{fmt.num(f['r_ci_low'], 2)}, "
                 f"{fmt.num(f['r_ci_high'], 2)}], slope {fmt.points(100 * f['slope'], 2)}/touch"
@@ -153,7 +164,7 @@ def decisions(data: ReportData) -> list[dict]:
                 "segment": fmt.segment_label(key),
                 "key": key,
                 "light": light,
-                "decision": DECISIONS.get(light, ""),
+                "decision": UNTOUCHED if untouched else DECISIONS.get(light, ""),
                 "thresholds": threshold_lines(proposed) if len(proposed) else [],
                 "evidence": "; ".join(e for e in evidence if e),
             }

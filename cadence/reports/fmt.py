@@ -7,6 +7,8 @@ from typing import Any
 
 import pandas as pd
 
+from cadence.analytics.decision import NO_TOUCHES as NO_TOUCHES  # what a touch figure says without touches
+
 DASH = "–"
 
 

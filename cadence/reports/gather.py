@@ -76,6 +76,12 @@ class ReportData:
             return frames[name]
         raise AttributeError(name)
 
+    @property
+    def no_touches(self) -> bool:
+        """The month's population had no touch at all (CRM-only extracts): r, slope, R², curves, quadrants
+        and TTF are "not measurable: no touches", not zeros."""
+        return self.meta.get("population_leads", 0) > 0 and self.meta.get("population_touches") == 0
+
     def of(self, name: str, month: str | None = None) -> pd.DataFrame:
         """The frame's rows of `month` (the report month by default)."""
         df = self.frames[name]
@@ -121,7 +127,7 @@ def gather(con: duckdb.DuckDBPyConnection, month: str, reports_dir: Path | None 
     meta = {**queries.month_meta(con, month), "runs": _read_runs(con, month)}
     frames["ttf_fits"] = queries.ttf_fits(con, cfg, month)
     frames["points"] = queries.lead_points(con, cfg, month, DOTS_PER_SEGMENT, DOTS_OVERALL)
-    meta["population_leads"] = queries.population_size(con, cfg, month)
+    meta["population_leads"], meta["population_touches"] = queries.population_size(con, cfg, month)
     fragment = Path(reports_dir) / "experiments" / f"{month}.md" if reports_dir else None
     text = fragment.read_text(encoding="utf-8") if fragment and fragment.is_file() else None
     return ReportData(month, prev, note, cfg, meta, frames, unavailable, text)

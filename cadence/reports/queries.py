@@ -77,8 +77,11 @@ def workbook_points(con: duckdb.DuckDBPyConnection, cfg: AnalysisConfig, month: 
     return con.execute(sql, _params(cfg, month, cap=cap)).df()
 
 
-def population_size(con: duckdb.DuckDBPyConnection, cfg: AnalysisConfig, month: str) -> int:
-    return con.execute(f"select count(*) from ({population_sql(cfg)})", _params(cfg, month)).fetchone()[0]
+def population_size(con: duckdb.DuckDBPyConnection, cfg: AnalysisConfig, month: str) -> tuple[int, int]:
+    """(leads, their touches on the note's X reading): no touch at all makes every touch figure unmeasurable."""
+    sql = f"select count(*), coalesce(sum(touches), 0) from ({population_sql(cfg)})"
+    leads, touches = con.execute(sql, _params(cfg, month)).fetchone()
+    return int(leads), int(touches)
 
 
 def ttf_fits(con: duckdb.DuckDBPyConnection, cfg: AnalysisConfig, month: str) -> pd.DataFrame:

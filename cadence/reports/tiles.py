@@ -2,7 +2,8 @@
 
 A change is coloured only where a direction is good by definition (faster first contact, higher CR, more
 leads in Q1, fewer complaints); the regression's r, slope and R² and the touch count are shown neutral:
-steering on them alone would invite Goodhart's law.
+steering on them alone would invite Goodhart's law. In a month without touches the tiles that rest on
+them (TTF, r, slope, R², Q1) say "not measurable: no touches" instead of a number.
 """
 
 from __future__ import annotations
@@ -26,6 +27,10 @@ class Tile:
     tone: str  # good | bad | flat
     current: float | None
     previous: float | None
+
+
+#: Tiles computed from touches: the median TTF (time to the first one), the fit, the quadrants.
+TOUCH_TILES = {"ttf", "r", "slope", "r2", "q1"}
 
 
 def _row(df: pd.DataFrame, month: str, **match) -> dict:
@@ -58,6 +63,8 @@ def compute_tiles(data: ReportData) -> list[Tile]:
     cfg = data.cfg
 
     def tile(key, label_, cur, prev, value, unit, sub, scale, digits, d_unit, better):
+        if data.no_touches and key in TOUCH_TILES:
+            return Tile(key, label_, fmt.DASH, "", "", fmt.NO_TOUCHES, "flat", None, None)
         delta, tone = _delta(cur, prev, scale, digits, d_unit, better, label)
         return Tile(
             key,

@@ -71,6 +71,12 @@ def segment(data: ReportData, key: str) -> Segment:
     )
 
 
+def no_touches(data: ReportData, seg: Segment) -> bool:
+    """The segment's leads had no touch (or the whole month had none): its fit, curve and quadrants are
+    "not measurable: no touches"."""
+    return data.no_touches or (bool(seg.fit) and seg.fit.get("sum_x") == 0)
+
+
 def chart_name(key: str) -> str:
     """'channel=inbound | company_size=SMB' -> 'inbound-SMB' (ids and anchors)."""
     return key.replace("channel=", "").replace(" | company_size=", "-")

@@ -151,4 +151,8 @@ def _readme(data: ReportData) -> list[str]:
         "Fits: r, slope, intercept, R² and the traffic light per segment (analytics).",
         "Guardrails: every rule's status this month, then the weekly rates per segment.",
         "Lists: recurring Q3 (coaching priority) and Q1 (models to imitate) accounts and reps.",
-    ]
+    ] + (
+        ["", f"This month no lead had a touch: slope, r, R², quadrants and TTF are {fmt.NO_TOUCHES}."]
+        if data.no_touches
+        else []
+    )

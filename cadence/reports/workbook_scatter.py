@@ -61,6 +61,8 @@ def scatter_sheet(wb: Workbook, data: ReportData, n_rows: int, x_col: int, y_col
         ("r", fit.get("r"), _xl("CORREL", x_col, y_col, last)),
         ("R²", fit.get("r2"), _xl("RSQ", x_col, y_col, last)),
     ]
+    if data.no_touches:  # X is 0 for every lead: the line and its r are not measurable (Excel says #DIV/0!)
+        rows[4:] = [(name, fmt.NO_TOUCHES, formula) for name, _, formula in rows[4:]]
     for i, row in enumerate(rows, start=3):
         for j, value in enumerate(row, start=1):
             ws.cell(i, j, None if fmt.missing(value) else plain(value)).font = Font(bold=i == 3)
@@ -116,6 +118,8 @@ def _fit_row(data: ReportData) -> dict:
 
 
 def _quadrants(data: ReportData) -> pd.DataFrame:
+    if data.no_touches:
+        return pd.DataFrame({"Segment": [f"quadrants {fmt.NO_TOUCHES}"]})
     q = data.of("quadrants")
     q = q[q["segment_level"].isin(["all", SEGMENT_LEVEL])] if len(q) else q
     cols = ["segment_key", "leads", "x_mean", "cr"] + [f"{k}_q{i}" for i in range(1, 5) for k in ("leads", "share")]

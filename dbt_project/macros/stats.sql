@@ -1,8 +1,19 @@
 {#- Small statistics helpers shared by the KPI marts (portable SQL: sqrt, nullif, arithmetic). -#}
 
+{#-
+    A 64-bit floating type. dbt.type_float() is FLOAT on duckdb, a 32-bit REAL: 73/500 was stored as
+    0.1459999978542328 and every BI client and the workbook showed it. Rates, means and shares use this.
+    Dispatched: an adapter that spells it otherwise adds `<adapter>__type_double`.
+-#}
+{% macro type_double() -%}
+    {{ return(adapter.dispatch('type_double', 'cadence')()) }}
+{%- endmacro %}
+{% macro default__type_double() -%}double{%- endmacro %}
+{% macro spark__type_double() -%}double{%- endmacro %}
+
 {#- numerator / denominator as a double; NULL when the denominator is 0. -#}
 {% macro ratio(numerator, denominator) -%}
-    (cast({{ numerator }} as {{ dbt.type_float() }}) / nullif({{ denominator }}, 0))
+    (cast({{ numerator }} as {{ type_double() }}) / nullif({{ denominator }}, 0))
 {%- endmacro %}
 
 {#-
