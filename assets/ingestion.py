@@ -47,11 +47,13 @@ def build_ingestion_asset(source: str) -> dg.AssetsDefinition:
         with duckdb.get_connection() as con:
             loads = load_source_month(con, source, month, paths.landing, mappings, run_id=context.run_id)
         for load in loads:
-            context.log.info(f"{load.table} {month}: {load.rows:,} rows, {load.rejected} rejected lines")
+            context.log.info(f"{load.table} {month}: {load.rows:,} rows, {load.rejected} rejected lines"
+                             if load.provided else f"{load.table} {month}: not provided (no file this month)")
             yield dg.MaterializeResult(
                 asset_key=raw_key(f"{source}__{load.entity}"),
                 metadata={
                     "month": month,
+                    "provided": dg.MetadataValue.bool(load.provided),
                     "rows": dg.MetadataValue.int(load.rows),
                     "rejected_lines": dg.MetadataValue.int(load.rejected),
                     "files": dg.MetadataValue.md("\n".join(

@@ -19,6 +19,9 @@ class Entity:
     timestamps: tuple[str, ...] = ()
     decimals: tuple[str, ...] = ()
     booleans: tuple[str, ...] = ()
+    #: An optional entity may be absent from a month (no file: recorded as "not provided") or empty
+    #: (a header-only file). Only the leads are required: without them there is nothing to audit.
+    optional: bool = True
 
     @property
     def table(self) -> str:
@@ -37,6 +40,7 @@ ENTITIES: tuple[Entity, ...] = (
         timestamps=("created_at", "opted_out_at", "sql_at"),
         decimals=("lead_score",),
         booleans=("is_vip", "is_dispute"),
+        optional=False,
     ),
     Entity(
         "crm", "opportunities", "opportunity_id",

@@ -58,6 +58,7 @@ class EntityLoad:
     source: str
     entity: str
     table: str
+    provided: bool = True   # False: an optional entity with no file this month (a recorded fact)
     rows: int = 0
     rejected: int = 0
     files: list[FileLoad] = field(default_factory=list)
@@ -76,6 +77,11 @@ create table if not exists raw._loads (
     rows_loaded bigint, rows_rejected bigint, _run_id varchar, _loaded_at timestamp
 );
 alter table raw._loads add column if not exists exported_at timestamp;
+alter table raw._loads add column if not exists zone_rule varchar;
+create table if not exists raw._provided (
+    _partition_month varchar, source varchar, entity varchar, is_provided boolean, files integer,
+    rows_loaded bigint, detail varchar, _run_id varchar, _loaded_at timestamp
+);
 """
 
 
@@ -182,7 +188,9 @@ def check_columns(path: Path, header: list[str], entity: Entity, mapping: Entity
         seen.add(name)
     expected = {mapping.header_for(c): c for c in entity.columns if mapping.header_for(c) is not None}
     for export_name, canonical in expected.items():
-        if export_name not in seen:
+        # an optional column the export lacks needs no mapping line: it loads as NULL; a mandatory one, or
+        # one the mapping names explicitly, must be there
+        if export_name not in seen and (canonical in entity.required or canonical in mapping.columns):
             hint = "" if export_name == canonical else f" (mapped from canonical {canonical!r})"
             raise IngestError(path, f"missing column{hint}; the header has {header}", column=export_name)
     for name in header:
@@ -242,7 +250,7 @@ def _load_file(con, path: Path, rel: str, entity: Entity, mapping: EntityMapping
         readable = _to_utf8(path, mapping.encoding, workdir)
         header = _read_header(readable, mapping)
         check_columns(path, header, entity, mapping)
-    exprs = column_expressions(entity, mapping)
+    exprs = column_expressions(entity, mapping, header)
     if fmt == "parquet":  # typed Parquet columns become text first, like CSV
         cast = ", ".join(f"{_parquet_text(quote_ident(h), t)} as {quote_ident(h)}"
                          for h, t in _parquet_types(con, path).items())
@@ -297,7 +305,7 @@ def _load_file(con, path: Path, rel: str, entity: Entity, mapping: EntityMapping
                         f"line from (values {', '.join(f'({r[0]})' for r in rejects)}) t(line)")
             con.execute(f"update {quote_ident(staged)} set __k = __k + (select count(*) from __rej_rows "
                         f"where __rej_rows.line - __rej_rows.j - 1 < {quote_ident(staged)}.__k)")
-    if rows == 0:
+    if rows == 0 and not entity.optional:
         raise IngestError(path, "the file has a header but no data rows")
     cols = ", ".join(quote_ident(c) for c in entity.columns)
     con.execute(
@@ -307,8 +315,9 @@ def _load_file(con, path: Path, rel: str, entity: Entity, mapping: EntityMapping
     )
     con.execute(f"drop table {quote_ident(staged)}")
     con.execute("insert into raw._loads (_partition_month, source, entity, _source_file, _file_hash, rows_loaded, "
-                "rows_rejected, _run_id, _loaded_at, exported_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [month, entity.source, entity.name, rel, digest, rows, rejected, run_id, loaded_at, exported_at])
+                "rows_rejected, _run_id, _loaded_at, exported_at, zone_rule) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [month, entity.source, entity.name, rel, digest, rows, rejected, run_id, loaded_at, exported_at,
+                 mapping.zone_rule])
     return FileLoad(rel, digest, rows, rejected)
 
 
@@ -372,17 +381,17 @@ def load_source_month(con: duckdb.DuckDBPyConnection, source: str, month: str, l
                 mapping = mappings[(ent.source, ent.name)]
                 started = time.perf_counter()
                 files = find_files(month_dir, mapping.files)
-                if not files:
+                if not files and not ent.optional:
                     raise IngestError(month_dir, f"no {source}/{ent.name} file for month {month} "
                                       f"(looked for {list(mapping.files)})")
                 previous = dict(con.execute(
                     "select _source_file, _file_hash from raw._loads where _partition_month = ? and source = ? "
                     "and entity = ?", [month, ent.source, ent.name]).fetchall())
                 con.execute(f"delete from raw.{quote_ident(ent.table)} where _partition_month = ?", [month])
-                for table in ("raw._load_rejects", "raw._loads"):
+                for table in ("raw._load_rejects", "raw._loads", "raw._provided"):
                     con.execute(f"delete from {table} where _partition_month = ? and source = ? and entity = ?",
                                 [month, ent.source, ent.name])
-                load = EntityLoad(source, ent.name, f"raw.{ent.table}")
+                load = EntityLoad(source, ent.name, f"raw.{ent.table}", provided=bool(files))
                 for path in files:
                     rel = str(path.relative_to(landing_dir))
                     f = _load_file(con, path, rel, ent, mapping, month, run_id, loaded_at, Path(tmp),
@@ -391,6 +400,11 @@ def load_source_month(con: duckdb.DuckDBPyConnection, source: str, month: str, l
                     load.files.append(f)
                     load.rows += f.rows
                     load.rejected += f.rejected
+                detail = (f"{len(files)} file(s), {load.rows:,} rows" if files else
+                          f"not provided for {month}: no file matching {list(mapping.files)} in {source}/{month}/")
+                con.execute("insert into raw._provided values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                            [month, ent.source, ent.name, bool(files), len(files), load.rows, detail, run_id,
+                             loaded_at])
                 load.seconds = time.perf_counter() - started
                 results.append(load)
         con.execute("commit")

@@ -10,6 +10,7 @@ import codecs
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
@@ -30,13 +31,25 @@ class EntityMapping:
     ignore_columns: tuple[str, ...] = ()
     timestamp_format: str | None = None
     timezone_column: str | None = None
-    timezone: str | None = None
+    timezone: str | None = None          # a fixed IANA zone (or, with timezone_column, the default zone)
+    timezone_from_lead: bool = False     # `timezone: {from: lead}`: naive times are in each lead's zone
     decimal: str = "."
     true_values: tuple[str, ...] = ("true", "1", "yes", "y", "t")
     false_values: tuple[str, ...] = ("false", "0", "no", "n", "f")
     max_reject_rate: float = 0.01
     constants: dict[str, str] = field(default_factory=dict)
     values: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    @property
+    def zone_rule(self) -> str | None:
+        """In which zone staging reads this file's naive local times (recorded per file in raw._loads):
+        'lead' (each row's lead's zone), an IANA zone, or None (the texts carry their offsets; a naive one is
+        then a defect, read in the lead's zone and flagged)."""
+        if not self.timestamp_format:
+            return None
+        if self.timezone_from_lead or self.timezone_column:
+            return "lead"
+        return self.timezone
 
     def header_for(self, canonical: str) -> str | None:
         """The export's header for a canonical column (None: absent from this export by design or
@@ -84,6 +97,19 @@ def _entity_mapping(where: str, raw: dict[str, Any], entity: Entity) -> EntityMa
     if ts.get("timezone_column") and ts["timezone_column"] not in entity.columns:
         raise MappingError(f"{where}.timestamps.timezone_column: {ts['timezone_column']!r} is not a "
                            f"canonical column of {entity.source}/{entity.name}")
+    zone, from_lead = ts.get("timezone"), False
+    if isinstance(zone, dict):
+        if zone != {"from": "lead"}:
+            raise MappingError(f"{where}.timestamps.timezone: {zone!r}: write an IANA zone (Europe/Paris) or "
+                               "{from: lead} (each row's lead's zone)")
+        zone, from_lead = None, True
+    if zone is not None:
+        try:
+            ZoneInfo(str(zone))
+        except (ZoneInfoNotFoundError, ValueError):
+            raise MappingError(f"{where}.timestamps.timezone: {zone!r} is not an IANA time zone "
+                               "(e.g. Europe/Paris), nor {from: lead}") from None
+        zone = str(zone)
     booleans = raw.get("booleans") or {}
     kwargs: dict[str, Any] = {}
     if booleans:
@@ -98,7 +124,8 @@ def _entity_mapping(where: str, raw: dict[str, Any], entity: Entity) -> EntityMa
         ignore_columns=tuple(raw.get("ignore_columns") or ()),
         timestamp_format=ts.get("format"),
         timezone_column=ts.get("timezone_column"),
-        timezone=ts.get("timezone"),
+        timezone=zone,
+        timezone_from_lead=from_lead,
         decimal=str(raw.get("decimal", ".")),
         max_reject_rate=float(raw.get("max_reject_rate", 0.01)),
         constants=constants,
@@ -140,12 +167,16 @@ def quote_literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def column_expressions(entity: Entity, mapping: EntityMapping) -> list[str]:
+def column_expressions(entity: Entity, mapping: EntityMapping, header: list[str] | None = None) -> list[str]:
     """SQL expressions (one per canonical column, aliased) over a relation whose columns are the
-    export's headers, all VARCHAR. Values are trimmed; empty strings become NULL."""
+    export's headers (``header``), all VARCHAR. Values are trimmed; empty strings become NULL. A canonical
+    column whose header the file lacks (optional, not mapped explicitly) is NULL."""
     exprs: list[str] = []
+    present = set(header) if header is not None else None
     for col in entity.columns:
         header = mapping.header_for(col)
+        if header is not None and present is not None and header not in present:
+            header = None
         if col in mapping.constants:
             value = quote_literal(mapping.constants[col])
         elif header is None:
@@ -168,35 +199,17 @@ def column_expressions(entity: Entity, mapping: EntityMapping) -> list[str]:
             value = (f"case when lower({value}) in ({trues}) then 'true' "
                      f"when lower({value}) in ({falses}) then 'false' else {value} end")
         if col in entity.timestamps and mapping.timestamp_format:
-            value = _timestamp_expr(value, entity, mapping)
+            value = _timestamp_expr(value, entity, mapping, present)
         exprs.append(f"{value} as {quote_ident(col)}")
     return exprs
 
 
-def _timestamp_expr(value: str, entity: Entity, mapping: EntityMapping) -> str:
-    """Local time in a custom format -> ISO 8601 with the zone's offset at that instant (DST-aware).
+def _timestamp_expr(value: str, entity: Entity, mapping: EntityMapping, present: set[str] | None = None) -> str:
+    """Local time in a custom format -> its ISO 8601 wall clock, without offset. The zone it is read in is
+    recorded per file (``EntityMapping.zone_rule``, raw._loads) and applied in staging, by one rule for
+    every source (DST gaps and overlaps resolved and flagged there, never shifted silently here).
 
     A value that does not parse is passed through unchanged, so staging logs it as a bad timestamp
     instead of the load silently turning it into NULL."""
     local = f"try_strptime({value}, {quote_literal(mapping.timestamp_format or '')})"
-    if mapping.timezone_column in mapping.constants:
-        zone = quote_literal(mapping.constants[mapping.timezone_column])
-    elif mapping.timezone_column:
-        zone_header = mapping.header_for(mapping.timezone_column) or mapping.timezone_column
-        zone = f"nullif(trim({quote_ident(zone_header)}), '')"
-        if mapping.timezone:  # an empty zone cell takes the declared default zone
-            zone = f"coalesce({zone}, {quote_literal(mapping.timezone)})"
-    elif mapping.timezone:
-        zone = quote_literal(mapping.timezone)
-    else:
-        return f"coalesce(strftime({local}, '%Y-%m-%dT%H:%M:%S'), {value})"
-    valid_zone = f"{zone} in (select name from pg_timezone_names())"
-    offset_min = f"datediff('minute', timezone('UTC', timezone({zone}, {local})), {local})"
-    offset = (f"(case when {offset_min} < 0 then '-' else '+' end) || "
-              f"lpad(cast(abs({offset_min}) // 60 as varchar), 2, '0') || ':' || "
-              f"lpad(cast(abs({offset_min}) % 60 as varchar), 2, '0')")
-    # no zone (an empty cell) or not a zone: the wall clock without offset, so staging can say why
-    # (missing_timezone / unknown_timezone) instead of the value turning into NULL
-    return (f"case when {local} is null then {value} "
-            f"when {zone} is null or not ({valid_zone}) then strftime({local}, '%Y-%m-%dT%H:%M:%S') "
-            f"else strftime({local}, '%Y-%m-%dT%H:%M:%S') || {offset} end")
+    return f"coalesce(strftime({local}, '%Y-%m-%dT%H:%M:%S'), {value})"

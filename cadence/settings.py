@@ -8,6 +8,7 @@ resolved values so that Dagster, dbt's ``profiles.yml`` and subprocesses all rea
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,7 +16,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 CONFIG_DIR = REPO_ROOT / "config"
 
-#: First month the partitions start at (the sample data and the demo use months after it).
+#: First month of the partitions when neither CADENCE_FIRST_MONTH nor an earlier landing folder says otherwise.
 PARTITIONS_START = "2025-01-01"
 #: Paths derived from CADENCE_DATA_DIR unless set themselves (tests reset them when they move the data dir).
 DERIVED_ENV = ("CADENCE_LANDING_DIR", "CADENCE_DUCKDB_PATH", "CADENCE_REPORTS_DIR", "CADENCE_PUBLISH_DIR",
@@ -106,3 +107,21 @@ def apply(settings: Settings | None = None) -> Settings:
     if not dagster_yaml.exists():
         dagster_yaml.write_text(DAGSTER_YAML)
     return s
+
+
+_MONTH_DIR = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+
+
+def partitions_start(settings: Settings | None = None) -> str:
+    """The first monthly partition ('YYYY-MM-01'): CADENCE_FIRST_MONTH (YYYY-MM) when set, else the earliest
+    month folder in the landing folder (``<source>/<YYYY-MM>/``) when it is before PARTITIONS_START, else
+    PARTITIONS_START. So a 2018 extract dropped in the landing folder is a partition, with no code change."""
+    first = os.environ.get("CADENCE_FIRST_MONTH")
+    if first:
+        if not _MONTH_DIR.match(first):
+            raise ValueError(f"CADENCE_FIRST_MONTH={first!r}: must be a month, YYYY-MM")
+        return f"{first}-01"
+    landing = (settings or load()).landing_dir
+    months = [d.name for d in landing.glob("*/*") if d.is_dir() and _MONTH_DIR.match(d.name)] \
+        if landing.is_dir() else []
+    return min([f"{m}-01" for m in months] + [PARTITIONS_START])

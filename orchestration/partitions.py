@@ -6,9 +6,10 @@ from datetime import date
 
 import dagster as dg
 
-from cadence.settings import PARTITIONS_START
+from cadence.settings import partitions_start
 
-monthly_partitions = dg.MonthlyPartitionsDefinition(start_date=PARTITIONS_START)
+# from the first month configured or found in the landing folder (cadence.settings.partitions_start)
+monthly_partitions = dg.MonthlyPartitionsDefinition(start_date=partitions_start())
 
 
 def month_of(partition_key: str) -> str:

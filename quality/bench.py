@@ -43,7 +43,8 @@ def build(db: Path, rows: int) -> None:
             cast(i % 900 as varchar), '+33 6 00', '{MONTH}', 'voip/{MONTH}/calls.csv', i + 1
         from range({rows}) t(i)""")
     for source, entity, n in (("crm", "leads", leads), ("voip", "calls", rows)):
-        con.execute("insert into raw._loads values (?, ?, ?, ?, 'x', ?, 0, 'bench', now())",
+        con.execute("insert into raw._loads (_partition_month, source, entity, _source_file, _file_hash, rows_loaded, "
+                    "rows_rejected, _run_id, _loaded_at) values (?, ?, ?, ?, 'x', ?, 0, 'bench', now())",
                     [MONTH, source, entity, f"{source}/{MONTH}/{entity}.csv", n])
     con.close()
 

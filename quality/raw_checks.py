@@ -267,7 +267,7 @@ def clean_call_bursts(month: str, t: Thresholds) -> str:
 
 
 def accounting_missing() -> str:
-    return "select table_name, files, raw_rows from {batch} where not is_present"
+    return "select table_name, files, raw_rows from {batch} where is_required and not is_present"
 
 
 def accounting_unbalanced() -> str:

@@ -73,9 +73,11 @@ def rows(sql: Callable[[str, Thresholds], str]) -> Callable[[str, Thresholds], g
 def raw_suite(ent: Entity) -> Suite:
     key = ent.key
     rules = R.TABLE_RULES[ent.name]
+    # the leads must have rows; an optional entity may be absent or empty this month (a warning)
     checks = [
-        Check("rows_present", "structure", ERROR, lambda m, t: gxe.ExpectTableRowCountToBeBetween(min_value=1),
-              "the month has rows"),
+        Check("rows_present", "completeness" if ent.optional else "structure", WARNING if ent.optional else ERROR,
+              lambda m, t: gxe.ExpectTableRowCountToBeBetween(min_value=1),
+              "the month has rows" + (" (optional: it may be absent, see raw._provided)" if ent.optional else "")),
         Check("rows_match_load_log", "structure", ERROR, rows(lambda m, t: R.load_log_mismatch(ent, m)),
               "every file's rows and rejected lines are exactly those the load logged"),
         Check("row_count_vs_previous_month", "completeness", WARNING,
@@ -173,7 +175,7 @@ def accounting_suite() -> Suite:
         Check("every_source_present", "row_accounting", ERROR,
               lambda m, t: gxe.ExpectTableRowCountToEqual(value=len(ENTITIES)), "one row per raw table"),
         Check("sources_loaded", "row_accounting", ERROR, rows(lambda m, t: R.accounting_missing()),
-              "every raw table has files and rows for the month"),
+              "the leads have files and rows for the month (the other tables may be absent: raw._provided)"),
         Check("rows_balanced", "row_accounting", ERROR, rows(lambda m, t: R.accounting_unbalanced()),
               "file lines = loaded + rejected; raw = kept + excluded; every exclusion and reject logged"),
     )

@@ -121,11 +121,39 @@ def _assert_untouched(con):
     assert count(con, "raw.crm__opportunities", "2026-10") == 5
 
 
-def test_missing_file_names_source_month_and_folder(con, mappings, loaded):
-    (loaded / "crm" / "2026-10" / "opportunities.csv").unlink()
+def test_missing_leads_file_names_source_month_and_folder(con, mappings, loaded):
+    (loaded / "crm" / "2026-10" / "leads.csv").unlink()
     err = _expect_failure(con, loaded, mappings)
-    assert "crm/opportunities" in str(err) and "2026-10" in str(err) and "opportunities*.csv" in str(err)
+    assert "crm/leads" in str(err) and "2026-10" in str(err) and "leads*.csv" in str(err)
     _assert_untouched(con)
+
+
+def test_an_optional_entity_may_be_absent_or_empty_and_that_is_recorded(con, mappings, loaded):
+    """Only the leads are required: no opportunities file is a recorded fact, a header-only one is 0 rows."""
+    (loaded / "crm" / "2026-10" / "opportunities.csv").unlink()
+    loads = load_source_month(con, "crm", "2026-10", loaded, mappings)
+    assert [(x.entity, x.provided, x.rows) for x in loads] == [("leads", True, 5), ("opportunities", False, 0)]
+    assert count(con, "raw.crm__opportunities", "2026-10") == 0 and count(con, "raw.crm__opportunities", "2026-09") == 4
+    provided = con.execute("select entity, is_provided, files, rows_loaded, detail from raw._provided "
+                           "where _partition_month = '2026-10' order by entity").fetchall()
+    assert provided[0] == ("leads", True, 1, 5, "1 file(s), 5 rows")
+    assert provided[1][:4] == ("opportunities", False, 0, 0) and "not provided for 2026-10" in provided[1][4]
+    write_csv(loaded / "crm" / "2026-10" / "opportunities.csv", list(entity("crm", "opportunities").columns), [])
+    loads = load_source_month(con, "crm", "2026-10", loaded, mappings)
+    assert [(x.entity, x.provided, x.rows) for x in loads] == [("leads", True, 5), ("opportunities", True, 0)]
+    # a whole source absent for the month (no folder): every entity recorded as not provided
+    assert [x.provided for x in load_source_month(con, "voip", "2026-10", loaded, mappings)] == [False]
+
+
+def test_an_optional_column_the_export_lacks_needs_no_mapping_line(con, mappings, loaded):
+    ent = entity("crm", "leads")
+    header = [c for c in ent.columns if c not in ("team", "lead_score", "opted_out_at")]
+    rows = [[v for c, v in zip(ent.columns, r, strict=True) if c in header]
+            for r in canonical_rows("crm", "leads", 5, "2026-10")]
+    write_csv(loaded / "crm" / "2026-10" / "leads.csv", header, rows)
+    load_source_month(con, "crm", "2026-10", loaded, mappings)
+    assert con.execute("select count(*), count(team), count(lead_score), count(opted_out_at), count(rep_id) "
+                       "from raw.crm__leads where _partition_month = '2026-10'").fetchone() == (5, 0, 0, 0, 5)
 
 
 @pytest.mark.parametrize("change, expected", [
@@ -248,16 +276,17 @@ def test_french_crm_export_loads_through_the_mapping(tmp_path, con):
     write_csv(month_dir / "opps.csv", [c for c in opp_ent.columns if c != "currency"],
               [["O1", "L0", "acc", "rep", "2026-03-30T10:00:00+02:00", "won", "1200.5", "", ""]])
     load_source_month(con, "crm", "2026-03", tmp_path / "landing", mappings)
-    got = con.execute("select lead_id, created_at, channel, team, lead_score, is_vip, is_dispute, opted_out_at "
-                      "from raw.crm__leads order by _source_row").fetchall()
-    for (lead_id, created_at, channel, team, score, vip, dispute, opted), (ts, zone) in zip(got, cases, strict=True):
-        local = datetime.strptime(ts, "%d/%m/%Y %H:%M")
-        offset = local.replace(tzinfo=ZoneInfo(zone)).utcoffset()
-        minutes = int(offset.total_seconds() // 60)
-        sign = "+" if minutes >= 0 else "-"
-        expected = local.strftime("%Y-%m-%dT%H:%M:%S") + f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
-        assert created_at == expected, lead_id
+    got = con.execute("select lead_id, created_at, lead_timezone, channel, team, lead_score, is_vip, is_dispute, "
+                      "opted_out_at from raw.crm__leads order by _source_row").fetchall()
+    for (lead_id, created_at, lead_zone, channel, team, score, vip, dispute, opted), (ts, zone) in zip(
+            got, cases, strict=True):
+        # raw keeps the wall clock (ISO, no offset); the zone it is read in is recorded with the file and
+        # applied in staging, DST included (tests/test_bad_inputs.py, tests/test_exports.py)
+        assert created_at == datetime.strptime(ts, "%d/%m/%Y %H:%M").strftime("%Y-%m-%dT%H:%M:%S"), lead_id
+        assert lead_zone == zone
         assert (channel, team, score, vip, dispute, opted) == ("inbound", "Équipe Île", "87.5", "true", "false", None)
+    assert con.execute("select entity, zone_rule from raw._loads order by entity").fetchall() == [
+        ("leads", "lead"), ("opportunities", None)]
     assert con.execute("select currency from raw.crm__opportunities").fetchone()[0] == "EUR"
 
 
@@ -322,13 +351,13 @@ def test_an_empty_zone_cell_keeps_the_local_time_or_takes_the_default_zone(tmp_p
     con = _french_leads(tmp_path, [["L0", "02/03/2026 10:00", "", "Entrant"],
                                    ["L1", "02/03/2026 11:00", "Europe/Paris", "Entrant"]])
     got = con.execute("select lead_id, created_at, lead_timezone from raw.crm__leads order by lead_id").fetchall()
-    assert got == [("L0", "2026-03-02T10:00:00", None), ("L1", "2026-03-02T11:00:00+01:00", "Europe/Paris")]
+    assert got == [("L0", "2026-03-02T10:00:00", None), ("L1", "2026-03-02T11:00:00", "Europe/Paris")]
     con.close()
     con = _french_leads(tmp_path / "with_default", [["L0", "02/03/2026 10:00", "", "Entrant"]],
                         timestamps='        timestamps: {format: "%d/%m/%Y %H:%M", timezone_column: lead_timezone, '
                                    'timezone: Asia/Tokyo}')
     assert con.execute("select created_at, lead_timezone from raw.crm__leads").fetchall() == [
-        ("2026-03-02T10:00:00+09:00", "Asia/Tokyo")]
+        ("2026-03-02T10:00:00", "Asia/Tokyo")]
 
 
 def test_the_export_time_file_is_recorded_or_refused_clearly(tmp_path, con, mappings):

@@ -106,10 +106,11 @@
     {%- set parts = table.split('__') -%}
     select
         src.*,
-        coalesce(loads.exported_at, src._loaded_at) as _extracted_at
+        coalesce(loads.exported_at, src._loaded_at) as _extracted_at,
+        loads.zone_rule as _zone_rule
     from {{ source('raw', table) }} as src
     left join (
-        select _partition_month, _source_file, max(exported_at) as exported_at
+        select _partition_month, _source_file, max(exported_at) as exported_at, max(zone_rule) as zone_rule
         from {{ ingestion_log('_loads') }}
         where source = '{{ parts[0] }}' and entity = '{{ parts[1] }}'
         group by _partition_month, _source_file
@@ -132,29 +133,37 @@
         or {{ written_offset_minutes('raw_' ~ column, column ~ '__written') }} = {{ zone_offset_minutes(column ~ '__written', zone) }})
 {%- endmacro %}
 
-{#- Per timestamp column: `<col>__repair` = wrong_offset | missing_offset when the text must be read in
-    the zone (repair policy, zone known), else NULL. Over a relation with <col>__written, <col>__wall,
-    raw_<col> and the zone column. -#}
+{#- The zone a row's wall clocks are read in: the file's declared fixed zone (`_zone_rule`, from the field
+    mapping's `timestamps.timezone`), else the row's lead's zone. -#}
+{% macro read_zone(lead_zone='lead_zone') -%}
+    case when _zone_rule is not null and _zone_rule <> 'lead' then _zone_rule else {{ lead_zone }} end
+{%- endmacro %}
+
+{#- Per timestamp column: `<col>__repair` says how the text becomes an instant, NULL when it is the
+    instant written: `declared` (a naive wall clock the field mapping declares in a zone: read in it),
+    `wrong_offset` / `missing_offset` (repair policy: a defect, read in the lead's zone and flagged).
+    Over a relation with <col>__written, <col>__wall, raw_<col>, _zone_rule and the lead's zone; adds
+    `_read_zone`. -#}
 {% macro timestamp_checks(relation, columns, zone='lead_zone') -%}
     select
-        *
+        *,
+        {{ read_zone(zone) }} as _read_zone
         {%- for c in columns %},
-        {%- if var('time_zone_policy', 'repair') == 'repair' %}
         case
-            when {{ zone }} is null then null
-            when {{ c }}__written is not null and not {{ _offset_agrees(c, zone) }} then 'wrong_offset'
+            when {{ read_zone(zone) }} is null then null
+            when {{ c }}__written is null and {{ c }}__wall is not null and _zone_rule is not null then 'declared'
+            {%- if var('time_zone_policy', 'repair') == 'repair' %}
+            when {{ c }}__written is not null and not {{ _offset_agrees(c, read_zone(zone)) }} then 'wrong_offset'
             when {{ c }}__written is null and {{ c }}__wall is not null then 'missing_offset'
+            {%- endif %}
         end as {{ c }}__repair
-        {%- else %}
-        cast(null as {{ dbt.type_string() }}) as {{ c }}__repair
-        {%- endif %}
         {%- endfor %}
     from {{ relation }}
 {%- endmacro %}
 
 {#- Per timestamp column: `<col>` = the UTC instant (as written, or the wall clock read in the zone when
     `<col>__repair`), `<col>__dst` = dst_gap | dst_overlap for a repaired wall clock at a DST change. -#}
-{% macro resolve_timestamps(relation, columns, zone='lead_zone') -%}
+{% macro resolve_timestamps(relation, columns, zone='_read_zone') -%}
     select
         *
         {%- for c in columns %},
@@ -163,6 +172,11 @@
         case when {{ c }}__repair is not null then {{ dst_kind(c ~ '__wall', zone) }} end as {{ c }}__dst
         {%- endfor %}
     from {{ relation }}
+{%- endmacro %}
+
+{#- True when a timestamp of the row was a defect read in the lead's zone (`tz_repaired`). -#}
+{% macro any_tz_repaired(columns) -%}
+    ({% for c in columns %}coalesce({{ c }}__repair in ('wrong_offset', 'missing_offset'), false){% if not loop.last %} or {% endif %}{% endfor %})
 {%- endmacro %}
 
 {#- The zone's offset (minutes) a day before / after a wall clock (read as if UTC): the offsets on either
@@ -200,14 +214,20 @@
     end
 {%- endmacro %}
 
-{#- Flag items of the repaired timestamps (for row_flags): one per column. -#}
-{% macro tz_flag_items(columns, zone='lead_zone') -%}
+{#- Flag items of the timestamps (for row_flags), per column: `tz_repaired` (a defect read in the lead's
+    zone) or, for a wall clock declared in a zone, `dst_gap` / `dst_overlap` (resolved by the fold=0 rule). -#}
+{% macro tz_flag_items(columns, zone='_read_zone') -%}
     {%- set items = [] -%}
     {%- for c in columns -%}
         {%- do items.append({
             'code': "'tz_repaired:" ~ c ~ "'",
-            'when': c ~ '__repair is not null',
+            'when': c ~ "__repair in ('wrong_offset', 'missing_offset')",
             'detail': "'" ~ c ~ " ' || " ~ _quoted('raw_' ~ c) ~ " || (case " ~ c ~ "__repair when 'missing_offset' then ' has no UTC offset' else ' has an offset that is not ' || " ~ zone ~ " || '''s at that instant' end) || ': read as the wall clock in ' || " ~ zone ~ " || coalesce(' (' || " ~ c ~ "__dst || ': the fold=0 reading)', '')",
+        }) -%}
+        {%- do items.append({
+            'code': c ~ "__dst || ':" ~ c ~ "'",
+            'when': c ~ "__repair = 'declared' and " ~ c ~ "__dst is not null",
+            'detail': "'" ~ c ~ " ' || " ~ _quoted('raw_' ~ c) ~ " || (case " ~ c ~ "__dst when 'dst_gap' then ' does not exist in ' || " ~ zone ~ " || ' (DST gap): read with the offset before the change' else ' happens twice in ' || " ~ zone ~ " || ' (DST overlap): read as its first occurrence' end)",
         }) -%}
     {%- endfor -%}
     {{ return(items) }}
@@ -239,7 +259,7 @@
         {%- endfor %}
         {%- for c in timestamps %}
         {%- if strict %}
-        when {{ is_tz_naive('raw_' ~ c) }} then {{ _hit('tz_naive:' ~ c, "'" ~ c ~ " ' || " ~ _quoted('raw_' ~ c) ~ " || ' has no UTC offset (time_zone_policy: strict)'") }}
+        when _zone_rule is null and {{ is_tz_naive('raw_' ~ c) }} then {{ _hit('tz_naive:' ~ c, "'" ~ c ~ " ' || " ~ _quoted('raw_' ~ c) ~ " || ' has no UTC offset (time_zone_policy: strict)'") }}
         {%- endif %}
         when nullif(trim(raw_{{ c }}), '') is not null and {{ c }}__written is null and {{ c }}__wall is null
             then {{ _hit('bad_timestamp:' ~ c, "'" ~ c ~ " ' || " ~ _quoted('raw_' ~ c) ~ " || ' is not an ISO 8601 timestamp'") }}
@@ -264,10 +284,10 @@
         {%- endif %}
         {%- if strict %}
         {%- for c in timestamps %}
-        when {{ c }}__written is not null and not {{ _offset_agrees(c, 'lead_zone') }}
+        when {{ c }}__written is not null and not {{ _offset_agrees(c, '_read_zone') }}
             then {{ _hit('wrong_offset:' ~ c, "'" ~ c ~ " ' || " ~ _quoted('raw_' ~ c) ~ " || ' has offset ' || "
-                ~ offset_label(written_offset_minutes('raw_' ~ c, c ~ '__written')) ~ " || ' but ' || lead_zone || ' is at ' || "
-                ~ offset_label(zone_offset_minutes(c ~ '__written', 'lead_zone')) ~ " || ' at that instant (time_zone_policy: strict)'") }}
+                ~ offset_label(written_offset_minutes('raw_' ~ c, c ~ '__written')) ~ " || ' but ' || _read_zone || ' is at ' || "
+                ~ offset_label(zone_offset_minutes(c ~ '__written', '_read_zone')) ~ " || ' at that instant (time_zone_policy: strict)'") }}
         {%- endfor %}
         {%- endif %}
         {%- if is_leads %}

@@ -1,11 +1,12 @@
-{#- The raw tables the cleaning accounts for, with their key (the extract contract's entities). -#}
+{#- The raw tables the cleaning accounts for, with their key and whether a month needs them (the extract
+    contract's entities: only the leads are required, the others may be absent or empty). -#}
 {% macro cleaned_tables() -%}
     {{ return([
-        {'table': 'crm__leads', 'key': 'lead_id'},
-        {'table': 'crm__opportunities', 'key': 'opportunity_id'},
-        {'table': 'voip__calls', 'key': 'call_id'},
-        {'table': 'emailing__email_events', 'key': 'event_id'},
-        {'table': 'calendar__meetings', 'key': 'meeting_id'},
+        {'table': 'crm__leads', 'key': 'lead_id', 'required': true},
+        {'table': 'crm__opportunities', 'key': 'opportunity_id', 'required': false},
+        {'table': 'voip__calls', 'key': 'call_id', 'required': false},
+        {'table': 'emailing__email_events', 'key': 'event_id', 'required': false},
+        {'table': 'calendar__meetings', 'key': 'meeting_id', 'required': false},
     ]) }}
 {%- endmacro %}
 

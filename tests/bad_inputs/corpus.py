@@ -158,8 +158,11 @@ FILE_CASES: tuple[FileCase, ...] = (
     FileCase("duplicated_header", "emailing", "email_events.csv", _header(lambda h: h[:-1] + ["lead_id"]),
              error="repeats this column", column="lead_id"),
     FileCase("empty_file", "calendar", "meetings.csv", lambda p: p.write_bytes(b""), error="empty (0 bytes)"),
-    FileCase("header_only", "calendar", "meetings.csv",
+    FileCase("header_only_leads", "crm", "leads.csv",
              lambda p: p.write_bytes(p.read_bytes().split(b"\n")[0] + b"\n"), error="no data rows"),
+    # an optional entity may be empty this month (no meeting booked): 0 rows, provided
+    FileCase("header_only_optional", "calendar", "meetings.csv",
+             lambda p: p.write_bytes(p.read_bytes().split(b"\n")[0] + b"\n")),
     FileCase("invalid_bytes", "emailing", "email_events.csv", _set(4, lambda b: b + b"\xff\xfe\xfa"),
              error="not valid utf-8", line=5),
     FileCase("nul_bytes", "voip", "calls.csv", _set(2, lambda b: b.replace(b"outbound", b"out\x00bound")),
@@ -173,7 +176,9 @@ FILE_CASES: tuple[FileCase, ...] = (
              error="lines are malformed", line=10),
     FileCase("crlf_line_endings", "emailing", "email_events.csv",
              lambda p: p.write_bytes(p.read_bytes().replace(b"\n", b"\r\n"))),
-    FileCase("missing_file", "calendar", "meetings.csv", lambda p: p.unlink(), error="no calendar/meetings file"),
+    FileCase("missing_leads_file", "crm", "leads.csv", lambda p: p.unlink(), error="no crm/leads file"),
+    # an optional source not provided this month: loads nothing, recorded in raw._provided
+    FileCase("missing_optional_file", "calendar", "meetings.csv", lambda p: p.unlink()),
     # loads (raw keeps what was received); the raw.crm__leads suite's blocking structure check then stops
     # the month (tests/test_bad_inputs.py) and staging excludes every lead as outside_month
     FileCase("another_months_data", "crm", "leads.csv", _another_month),

@@ -65,6 +65,19 @@ logged as (
 
 ),
 
+provided as (
+
+    select
+        _partition_month as partition_month,
+        source || '__' || entity as table_name,
+        bool_or(is_provided) as is_provided,
+        max(detail) as provided_detail
+    from {{ ingestion_log('_provided') }}
+    {{ partition_filter() }}
+    group by 1, 2
+
+),
+
 logged_flags as (
 
     select partition_month, table_name, count(*) as logged_flags
@@ -101,7 +114,11 @@ final as (
         coalesce(logged.logged_rejects, 0) as logged_rejects,
         coalesce(counted.flagged_rows, 0) as flagged_rows,
         coalesce(logged_flags.logged_flags, 0) as logged_flags,
-        coalesce(loads.files, 0) > 0 and coalesce(counted.raw_rows, 0) > 0 as is_present
+        coalesce(loads.files, 0) > 0 and coalesce(counted.raw_rows, 0) > 0 as is_present,
+        coalesce(provided.is_provided, coalesce(loads.files, 0) > 0) as is_provided,
+        provided.provided_detail,
+        spine.table_name in ({% for t in cleaned_tables() if t.required %}'{{ t.table }}'{% if not loop.last %}, {% endif %}{% endfor %})
+            as is_required
     from spine
     left join loads
         on spine.partition_month = loads.partition_month and spine.table_name = loads.table_name
@@ -109,6 +126,8 @@ final as (
         on spine.partition_month = counted.partition_month and spine.table_name = counted.table_name
     left join logged
         on spine.partition_month = logged.partition_month and spine.table_name = logged.table_name
+    left join provided
+        on spine.partition_month = provided.partition_month and spine.table_name = provided.table_name
     left join logged_flags
         on spine.partition_month = logged_flags.partition_month and spine.table_name = logged_flags.table_name
 
@@ -116,7 +135,8 @@ final as (
 
 select
     *,
-    is_present
+    -- a required table must be there with rows; an optional one may be absent (not provided) or empty
+    (is_present or not is_required)
         and file_lines = raw_rows + rows_rejected
         and rows_loaded = raw_rows
         and raw_rows = staged_rows

@@ -36,7 +36,8 @@ typed as (
         _source_row,
         _file_hash,
         _loaded_at,
-        _extracted_at
+        _extracted_at,
+        _zone_rule
     from source
 
 ),
@@ -86,7 +87,7 @@ final as (
         scheduled_at_utc_offset_minutes,
         status,
         case when duration_minutes >= 0 then duration_minutes end as duration_minutes,
-        booked_at__repair is not null or scheduled_at__repair is not null as tz_repaired,
+        {{ any_tz_repaired(timestamps) }} as tz_repaired,
         {{ row_flags(tz_flag_items(timestamps) + [{'code': "'negative_duration:duration_minutes'",
             'when': 'duration_minutes < 0',
             'detail': "'duration_minutes is ' || raw_duration_minutes || ' (must be >= 0): emptied, the meeting is kept'"}]) }},

@@ -52,7 +52,8 @@ typed as (
         _source_row,
         _file_hash,
         _loaded_at,
-        _extracted_at
+        _extracted_at,
+        _zone_rule
     from source
 
 ),
@@ -125,8 +126,7 @@ final as (
         is_dispute,
         case when opted_out_at <= _extracted_at then opted_out_at end as opted_out_at,
         case when sql_at <= _extracted_at then sql_at end as sql_at,
-        created_at__repair is not null or opted_out_at__repair is not null or sql_at__repair is not null
-            as tz_repaired,
+        {{ any_tz_repaired(timestamps) }} as tz_repaired,
         {{ row_flags(tz_flag_items(timestamps) + later) }},
         exclusion_reason,
         exclusion_detail,

@@ -39,7 +39,8 @@ typed as (
         _source_row,
         _file_hash,
         _loaded_at,
-        _extracted_at
+        _extracted_at,
+        _zone_rule
     from source
 
 ),
@@ -92,7 +93,7 @@ final as (
         case when closed_at <= _extracted_at then closed_at end as closed_at,
         close_reason,
         coalesce(created_at < lead_created_at, false) as is_before_lead_creation,
-        created_at__repair is not null or closed_at__repair is not null as tz_repaired,
+        {{ any_tz_repaired(timestamps) }} as tz_repaired,
         {{ row_flags(tz_flag_items(timestamps) + [
             {'code': "'before_lead_creation:created_at'", 'when': 'created_at < lead_created_at',
              'detail': "'created_at ' || " ~ _quoted('raw_created_at') ~ " || ' is before lead ' || lead_id || ' was created: kept and counted as a conversion'"},

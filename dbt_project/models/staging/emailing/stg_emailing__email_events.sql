@@ -36,7 +36,8 @@ typed as (
         _source_row,
         _file_hash,
         _loaded_at,
-        _extracted_at
+        _extracted_at,
+        _zone_rule
     from source
 
 ),
@@ -84,7 +85,7 @@ final as (
         event_at,
         event_at_utc_offset_minutes,
         email_address_hash,
-        event_at__repair is not null as tz_repaired,
+        {{ any_tz_repaired(timestamps) }} as tz_repaired,
         {{ row_flags(tz_flag_items(timestamps)) }},
         exclusion_reason,
         exclusion_detail,

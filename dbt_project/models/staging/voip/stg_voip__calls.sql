@@ -36,7 +36,8 @@ typed as (
         _source_row,
         _file_hash,
         _loaded_at,
-        _extracted_at
+        _extracted_at,
+        _zone_rule
     from source
 
 ),
@@ -86,7 +87,7 @@ final as (
         -- a negative duration is an entry error in one field of a call that happened: emptied, call kept
         case when duration_seconds >= 0 then duration_seconds end as duration_seconds,
         phone_number_hash,
-        started_at__repair is not null as tz_repaired,
+        {{ any_tz_repaired(timestamps) }} as tz_repaired,
         {{ row_flags(tz_flag_items(timestamps) + [{'code': "'negative_duration:duration_seconds'",
             'when': 'duration_seconds < 0',
             'detail': "'duration_seconds is ' || raw_duration_seconds || ' (must be >= 0): emptied, the call is kept'"}]) }},
