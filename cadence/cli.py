@@ -224,6 +224,41 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0 if all(not r["disagreements"] and r["pipeline"]["ok"] for r in rows) else 1
 
 
+def cmd_mapping_check(args) -> int:
+    from cadence.mapping import MappingError, load_mapping
+    from cadence.mapping_assistant import check_month
+    from orchestration.partitions import partition_key_of
+
+    partition_key_of(args.month)  # a ValueError names a bad month
+    s = cadence_settings.load()
+    config = Path(args.config).resolve() if args.config else s.sources_config
+    landing = Path(args.landing).resolve() if args.landing else s.landing_dir
+    try:
+        mappings = load_mapping(config)
+    except MappingError as exc:
+        print(f"✗ {exc}")
+        return 1
+    problems = check_month(landing, args.month, mappings)
+    for p in problems:
+        print(p.render())
+    errors = sum(p.severity == "error" for p in problems)
+    warnings = sum(p.severity == "warning" for p in problems)
+    print(f"{args.month}: {errors} error(s), {warnings} warning(s) in {landing} against {config}"
+          + ("" if errors else " — ready to run"))
+    return 1 if errors else 0
+
+
+def cmd_mapping_suggest(args) -> int:
+    from cadence.mapping_assistant import suggest
+
+    path = Path(args.file)
+    if not path.is_file():
+        raise ValueError(f"{path}: no such file")
+    _entity, draft = suggest(path)
+    print(draft, end="")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cadence", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -269,6 +304,17 @@ def build_parser() -> argparse.ArgumentParser:
     k.add_argument("--workdir", help="where the generated data and warehouses go (default: data/bench)")
     k.add_argument("--out", default=str(cadence_settings.REPO_ROOT / "docs" / "benchmarks.md"))
     k.set_defaults(func=cmd_bench)
+
+    m = sub.add_parser("mapping", help="check the field mapping against a month's files, or draft one")
+    msub = m.add_subparsers(dest="action", required=True)
+    mc = msub.add_parser("check", help="every problem of a month's files against config/sources.yml, before a run")
+    mc.add_argument("--month", required=True, help="YYYY-MM")
+    mc.add_argument("--config", help="the field mapping (default: CADENCE_SOURCES_CONFIG)")
+    mc.add_argument("--landing", help="landing folder (default: CADENCE_LANDING_DIR)")
+    mc.set_defaults(func=cmd_mapping_check)
+    ms = msub.add_parser("suggest", help="sniff one export file and print a draft mapping")
+    ms.add_argument("file")
+    ms.set_defaults(func=cmd_mapping_suggest)
 
     o = sub.add_parser("docs", help="generate (and serve) the dbt docs")
     o.add_argument("--host", default="127.0.0.1")

@@ -179,12 +179,14 @@ def _read_header(path: Path, mapping: EntityMapping) -> list[str]:
     return header
 
 
-def check_columns(path: Path, header: list[str], entity: Entity, mapping: EntityMapping) -> None:
-    """Missing, unknown or duplicated columns are errors naming the file and the column."""
+def column_problems(header: list[str], entity: Entity, mapping: EntityMapping) -> list[tuple[str, str]]:
+    """Every (column, problem) of a file's header against the entity's mapping: repeated, missing (a
+    mandatory column, or one the mapping names explicitly) and unknown columns."""
+    problems: list[tuple[str, str]] = []
     seen: set[str] = set()
     for name in header:
         if name in seen:
-            raise IngestError(path, "the header repeats this column", line=1, column=name)
+            problems.append((name, "the header repeats this column"))
         seen.add(name)
     expected = {mapping.header_for(c): c for c in entity.columns if mapping.header_for(c) is not None}
     for export_name, canonical in expected.items():
@@ -192,11 +194,19 @@ def check_columns(path: Path, header: list[str], entity: Entity, mapping: Entity
         # one the mapping names explicitly, must be there
         if export_name not in seen and (canonical in entity.required or canonical in mapping.columns):
             hint = "" if export_name == canonical else f" (mapped from canonical {canonical!r})"
-            raise IngestError(path, f"missing column{hint}; the header has {header}", column=export_name)
-    for name in header:
+            problems.append((export_name, f"missing column{hint}; the header has {header}"))
+    for name in dict.fromkeys(header):
         if name not in expected and name not in mapping.ignore_columns:
-            raise IngestError(path, "unknown column: map it in config/sources.yml (columns) or list it "
-                              "in ignore_columns", column=name)
+            problems.append((name, "unknown column: map it in config/sources.yml (columns) or list it in "
+                                   "ignore_columns"))
+    return problems
+
+
+def check_columns(path: Path, header: list[str], entity: Entity, mapping: EntityMapping) -> None:
+    """Missing, unknown or duplicated columns are errors naming the file and the column (the first one;
+    `cadence mapping check` lists them all)."""
+    for column, problem in column_problems(header, entity, mapping)[:1]:
+        raise IngestError(path, problem, line=1 if "repeats" in problem else None, column=column)
 
 
 def _parquet_types(con, path: Path) -> dict[str, str]:
@@ -351,7 +361,8 @@ def read_export_time(month_dir: Path) -> datetime | None:
     try:
         doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise IngestError(path, f"not valid YAML ({type(exc).__name__}); write `exported_at: 2026-12-01T06:00:00Z`") from None
+        raise IngestError(path, f"not valid YAML ({type(exc).__name__}); write "
+                          "`exported_at: 2026-12-01T06:00:00Z`") from None
     value = doc.get("exported_at") if isinstance(doc, dict) else None
     if isinstance(value, str):
         try:

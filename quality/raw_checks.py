@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from cadence.contract import ENTITIES, Entity
 from quality.sql import (
     Thresholds,
-    has_offset,
     extracted_at,
+    has_offset,
     ident,
     instant,
     month_bounds,
@@ -49,7 +49,8 @@ TABLE_RULES: dict[str, TableRules] = {
     "email_events": TableRules(future=("event_at",), before_creation=("event_at",),
                                value_sets={"event_type": ("sent", "delivered", "opened", "clicked", "replied",
                                                           "bounced", "unsubscribed", "complained")}),
-    "meetings": TableRules(future=("booked_at",), before_creation=("booked_at", "scheduled_at"), non_negative=("duration_minutes",),
+    "meetings": TableRules(future=("booked_at",), before_creation=("booked_at", "scheduled_at"),
+                           non_negative=("duration_minutes",),
                            value_sets={"status": ("booked", "held", "no_show", "cancelled")}),
 }
 assert set(TABLE_RULES) == {e.name for e in ENTITIES}

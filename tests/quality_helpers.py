@@ -18,7 +18,8 @@ def dbt_build(database: Path, month: str, select: str = "staging cleaning", work
     workdir = workdir or database.parent
     env = {**os.environ, "CADENCE_DUCKDB_PATH": str(database), "DBT_LOG_PATH": str(workdir / "dbt_logs")}
     dbt = str(Path(sys.executable).with_name("dbt"))
-    cmd = [dbt, "build", "--select", *select.split(), "--vars", json.dumps({"partition_month": month, **(dbt_vars or {})}),
+    variables = json.dumps({"partition_month": month, **(dbt_vars or {})})
+    cmd = [dbt, "build", "--select", *select.split(), "--vars", variables,
            "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
            "--target-path", str(workdir / "dbt_target"), "--indirect-selection", "cautious", "--quiet"]
     done = subprocess.run(cmd, env=env, cwd=DBT_PROJECT_DIR, capture_output=True, text=True, timeout=300)

@@ -211,3 +211,21 @@ def test_strict_time_zone_policy_excludes_what_repair_reads_in_the_lead_zone(tmp
                                "where call_id in (select unnest(?))", [sorted(STRICT_RULES)]).fetchall())
         flagged = con.execute("select count(*) from staging.stg_voip__calls where tz_repaired").fetchone()[0]
     assert got == STRICT_RULES and flagged == 0
+    # the raw gate reads "future" as staging does (after the file's export time, not a horizon of its own)
+    with duckdb.connect(str(db), read_only=True) as con:
+        future = {t: con.execute(f"select count(*) from staging.stg_{t} where exclusion_reason like "
+                                 f"'future_timestamp%'").fetchone()[0]
+                  for t in ("voip__calls", "emailing__email_events")}
+    assert future["emailing__email_events"] == 2  # E-future, E-after-export
+    for table, col in (("voip__calls", "started_at"), ("emailing__email_events", "event_at")):
+        outcome = validate(suite(f"raw.{table}"), MONTH, db)
+        check = next(c for c in outcome.checks if c.check == f"{col}_not_in_future")
+        assert check.unexpected == future[table], (table, check)
+
+
+def test_the_gates_take_their_cleaning_thresholds_from_the_scoping_note():
+    from cadence.scoping import parse_scoping_note
+    from quality.sql import Thresholds
+
+    note = parse_scoping_note({"cleaning": {"burst_calls_per_lead_day": 12}, "attribution_window_days": 60})
+    assert Thresholds.from_note(note).burst_calls_per_lead_day == 12

@@ -187,3 +187,64 @@ def test_the_segment_metrics_equal_those_of_the_iso_export(built):
     a, b = _table(iso, sql), _table(french, sql)
     assert len(a) > 10
     pd.testing.assert_frame_equal(a, b, check_exact=False, atol=1e-9)
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _readme_mapping() -> str:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text[text.index("## Loading your own exports"):]
+    return section[section.index("```yaml") + len("```yaml"):section.index("```", section.index("```yaml") + 7)]
+
+
+def test_the_readme_french_example_loads_as_written(tmp_path):
+    """The README's example mapping, copied as is, loads a French CRM export and a call log whose local
+    times are in each lead's zone (it failed on a missing funnel_phase before)."""
+    cfg = tmp_path / "sources.yml"
+    cfg.write_text(_readme_mapping(), encoding="utf-8")
+    month = tmp_path / "landing"
+    leads = month / "crm" / MONTH / "export_leads_oct.csv"
+    leads.parent.mkdir(parents=True)
+    with open(leads, "w", encoding="cp1252", newline="") as fh:
+        w = csv.writer(fh, delimiter=";", lineterminator="\r\n")
+        w.writerow(["Identifiant", "Date de création", "Fuseau", "Canal", "Phase", "Commercial", "Commentaire"])
+        w.writerow(["L1", "24/10/2026 23:30", "Europe/Paris", "Entrant", "MQL", "R1", "à rappeler"])
+        w.writerow(["L2", "25/10/2026 09:00", "America/New_York", "", "SQL", "R2", ""])
+    calls = month / "voip" / MONTH / "journal_appels_oct.csv"
+    calls.parent.mkdir(parents=True)
+    with open(calls, "w", encoding="cp1252", newline="") as fh:
+        w = csv.writer(fh, delimiter=";", lineterminator="\r\n")
+        w.writerow(["ID appel", "Prospect", "Début", "Résultat"])
+        w.writerow(["C1", "L1", "26/10/2026 09:30", "Décroché"])
+        w.writerow(["C2", "L2", "26/10/2026 09:30", "Sans réponse"])
+    db = tmp_path / "w.duckdb"
+    with duckdb.connect(str(db)) as con:
+        for source in SOURCES:
+            load_source_month(con, source, MONTH, month, load_mapping(cfg))
+        assert con.execute("select entity, is_provided from raw._provided where not is_provided "
+                           "order by entity").fetchall() == [("email_events", False), ("meetings", False),
+                                                             ("opportunities", False)]
+    dbt_build(db, MONTH, select="staging", workdir=tmp_path)
+    with duckdb.connect(str(db), read_only=True) as con:
+        leads_got = con.execute("select lead_id, created_at, channel, is_kept from staging.stg_crm__leads "
+                                "order by lead_id").fetchall()
+        calls_got = con.execute("select call_id, started_at, outcome, is_kept, tz_repaired from "
+                                "staging.stg_voip__calls order by call_id").fetchall()
+
+    def utc(local: str, zone: str) -> datetime:
+        return datetime.strptime(local, "%Y-%m-%d %H:%M").replace(tzinfo=ZoneInfo(zone)).astimezone(UTC) \
+            .replace(tzinfo=None)
+
+    assert leads_got == [("L1", utc("2026-10-24 23:30", "Europe/Paris"), "inbound", True),
+                         ("L2", utc("2026-10-25 09:00", "America/New_York"), "inbound", True)]
+    # the same wall clock, two leads, two zones: Paris is back on CET on the 26th, New York still on EDT
+    assert calls_got == [("C1", utc("2026-10-26 09:30", "Europe/Paris"), "connected", True, False),
+                         ("C2", utc("2026-10-26 09:30", "America/New_York"), "no_answer", True, False)]
+
+
+def test_the_contract_doc_lists_the_contract_s_mandatory_columns():
+    text = (ROOT / "docs" / "extract_contract.md").read_text(encoding="utf-8")
+    for ent in ENTITIES:
+        line = next(x for x in text.splitlines() if x.startswith(f"| {ent.source}/{ent.name} |"))
+        assert [c.strip() for c in line.split("|")[2].split(",")] == list(ent.required), ent.name

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import csv
 import shutil
-from datetime import datetime
-from zoneinfo import ZoneInfo
 
 import duckdb
 import pytest

@@ -30,11 +30,14 @@ def header(data: ReportData) -> Raw:
         f"conversion = {data.note['conversion']}",
         f"scoping note {fmt.short_version(runs.get('version'))}",
     ]
+    sources = views.sources_statement(data)
     links = "".join(f'<a class="{"level" if lvl else ""}" href="#{i}">{esc(t)}</a>' for i, t, lvl in NAV)
     return Raw(
         f'<header class="top"><h1>Cadence · Sales contact audit</h1>'
         f'<span class="month">{esc(fmt.month_label(data.month))}</span>'
-        f'<div class="meta">{esc(" · ".join(bits))}</div></header><nav class="levels">{links}</nav>'
+        f'<div class="meta">{esc(" · ".join(bits))}</div>'
+        + (f'<div class="meta sources" data-sources>{esc(sources)}</div>' if sources else "")
+        + f'</header><nav class="levels">{links}</nav>'
     )
 
 

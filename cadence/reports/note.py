@@ -9,7 +9,7 @@ from html import escape
 
 from markdown_it import MarkdownIt
 
-from cadence.reports import findings, fmt, theme
+from cadence.reports import findings, fmt, theme, views
 from cadence.reports.dash_ops import rule_status
 from cadence.reports.gather import ReportData
 from cadence.reports.tiles import compute_tiles
@@ -38,6 +38,8 @@ def render_note(data: ReportData) -> str:
         f"Sales contact audit · {when} · attribution window {n['attribution_window_days']} days · conversion = "
         f"{n['conversion']} · scoping note `{fmt.short_version(runs.get('version') or data.cfg.version)}`",
     ]
+    if sources := views.sources_statement(data):
+        out += ["", f"> {sources}"]
     tiles = compute_tiles(data)
     out += [
         "",
@@ -134,6 +136,7 @@ def _meta(data: ReportData) -> list[str]:
         f"- Attribution window: {n['attribution_window_days']} days; conversion: reaching `{n['conversion']}`",
         f"- Contact: {', '.join(f'{k} {v}' for k, v in n['contact'].items())}; touches: "
         f"{', '.join(n['touches']['channels'])}",
+        f"- Sources: {views.sources_statement(data) or 'every source provided'}",
         f"- Population of the statistics: {data.cfg.population} ({fmt.num(m.get('population_leads'))} leads); "
         f"KPIs: {fmt.num(m.get('leads_in_scope'))} in-scope leads",
         f"- Scoping note version: `{runs.get('version') or data.cfg.version}`",

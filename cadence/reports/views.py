@@ -14,6 +14,27 @@ from cadence.reports.gather import SEGMENT_LEVEL, ReportData
 from cadence.reports.scatter import Line, Point
 from cadence.scoping import CHANNELS, COMPANY_SIZES
 
+#: raw table -> (what it is, the touch channel it feeds)
+SOURCE_LABELS = {"crm__opportunities": ("opportunities", None), "voip__calls": ("calls", "call"),
+                 "emailing__email_events": ("e-mail events", "email"), "calendar__meetings": ("meetings", "meeting")}
+
+
+def sources_statement(data: ReportData) -> str | None:
+    """The month's missing sources as a fact, with what it does to the touch definition; None when every
+    source was provided (or the accounting is not available)."""
+    acc = data.of("cleaning")
+    if acc.empty or "is_provided" not in acc.columns:
+        return None
+    missing = [t for t in acc.loc[~acc["is_provided"].astype(bool), "table_name"] if t in SOURCE_LABELS]
+    if not missing:
+        return None
+    labels = [SOURCE_LABELS[t][0] for t in sorted(missing, key=list(SOURCE_LABELS).index)]
+    gone = {SOURCE_LABELS[t][1] for t in missing}
+    kept = [c for c in data.note["touches"]["channels"] if c not in gone]
+    touches = (f"touches counted from {', '.join(kept)} only" if kept
+               else "no touch channel provided: touch-based figures are not measurable")
+    return f"Not provided for {data.month}: {', '.join(labels)}; {touches}."
+
 
 def segment_keys(data: ReportData) -> list[str]:
     """The month's segments at SEGMENT_LEVEL that have leads, channel then size order."""

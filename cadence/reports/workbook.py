@@ -9,7 +9,7 @@ import pandas as pd
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 
-from cadence.reports import fmt
+from cadence.reports import fmt, views
 from cadence.reports.dash_ops import rule_status
 from cadence.reports.gather import ReportData
 from cadence.reports.workbook_scatter import MAX_LEAD_ROWS, leads_sheet, scatter_sheet
@@ -141,6 +141,7 @@ def _readme(data: ReportData) -> list[str]:
         f"Data as of {as_of:%Y-%m-%d %H:%M} UTC" if as_of else "Extraction date not available",
         f"Attribution window {data.note['attribution_window_days']} days; conversion = {data.note['conversion']}; "
         f"scoping note {data.meta.get('runs', {}).get('version') or data.cfg.version}",
+        views.sources_statement(data) or "Every source provided.",
         "",
         "Sheets:",
         "Scatter: the scatter plot with its linear trendline (equation and R² on the chart), the mean "
