@@ -35,18 +35,8 @@ from cadence.ingest import (
 )
 from cadence.mapping import EntityMapping, quote_ident
 
-#: Allowed values of the coded columns (the extract contract; the raw gates check the same sets).
-VALUE_SETS = {
-    ("leads", "channel"): ("inbound", "outbound", "partner"),
-    ("leads", "company_size"): ("SMB", "Mid", "Enterprise"),
-    ("leads", "funnel_phase"): ("MQL", "SQL", "opportunity"),
-    ("opportunities", "stage"): ("open", "won", "lost"),
-    ("calls", "direction"): ("outbound", "inbound"),
-    ("calls", "outcome"): ("connected", "voicemail", "no_answer", "wrong_number", "busy"),
-    ("email_events", "event_type"): ("sent", "delivered", "opened", "clicked", "replied", "bounced",
-                                     "unsubscribed", "complained"),
-    ("meetings", "status"): ("booked", "held", "no_show", "cancelled"),
-}
+#: Allowed values of the coded columns (the extract contract's; the raw gates check the same sets).
+VALUE_SETS = {(e.name, col): values for e in ENTITIES for col, values in e.value_sets.items()}
 ISO_OFFSET = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}(:?\d{2})?)$"
 ISO_NAIVE = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?$"
 #: Date formats tried on sample values, most specific first.

@@ -34,24 +34,18 @@ class TableRules:
     bounded: tuple[str, int, int] | None = None
 
 
+_SETS = {e.name: e.value_sets for e in ENTITIES}  # the contract's coded columns (cadence/contract.py)
 TABLE_RULES: dict[str, TableRules] = {
     "leads": TableRules(daily="created_at", future=("created_at", "opted_out_at", "sql_at"),
-                        value_sets={"channel": ("inbound", "outbound", "partner"),
-                                    "company_size": ("SMB", "Mid", "Enterprise"),
-                                    "funnel_phase": ("MQL", "SQL", "opportunity")},
-                        bounded=("lead_score", 0, 100)),
+                        value_sets=_SETS["leads"], bounded=("lead_score", 0, 100)),
     "opportunities": TableRules(future=("created_at", "closed_at"), before_creation=("created_at",),
-                                non_negative=("amount",), value_sets={"stage": ("open", "won", "lost")}),
+                                non_negative=("amount",), value_sets=_SETS["opportunities"]),
     "calls": TableRules(future=("started_at",), before_creation=("started_at",),
-                        non_negative=("duration_seconds",),
-                        value_sets={"direction": ("outbound", "inbound"),
-                                    "outcome": ("connected", "voicemail", "no_answer", "wrong_number", "busy")}),
+                        non_negative=("duration_seconds",), value_sets=_SETS["calls"]),
     "email_events": TableRules(future=("event_at",), before_creation=("event_at",),
-                               value_sets={"event_type": ("sent", "delivered", "opened", "clicked", "replied",
-                                                          "bounced", "unsubscribed", "complained")}),
+                               value_sets=_SETS["email_events"]),
     "meetings": TableRules(future=("booked_at",), before_creation=("booked_at", "scheduled_at"),
-                           non_negative=("duration_minutes",),
-                           value_sets={"status": ("booked", "held", "no_show", "cancelled")}),
+                           non_negative=("duration_minutes",), value_sets=_SETS["meetings"]),
 }
 assert set(TABLE_RULES) == {e.name for e in ENTITIES}
 
