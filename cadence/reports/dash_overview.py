@@ -35,9 +35,9 @@ def header(data: ReportData) -> Raw:
     return Raw(
         f'<header class="top"><h1>Cadence · Sales contact audit</h1>'
         f'<span class="month">{esc(fmt.month_label(data.month))}</span>'
-        f'<div class="meta">{esc(" · ".join(bits))}</div>'
-        + (f'<div class="meta sources" data-sources>{esc(sources)}</div>' if sources else "")
-        + f'</header><nav class="levels">{links}</nav>'
+        f'<div class="meta">{esc(" · ".join(bits))}</div></header>'
+        + (f'<div class="sources" data-sources>{esc(sources)}</div>' if sources else "")
+        + f'<nav class="levels">{links}</nav>'
     )
 
 

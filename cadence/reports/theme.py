@@ -24,6 +24,7 @@ header.top{{background:#111827;color:#fff;padding:14px 32px 12px;display:flex;al
 header.top h1{{font-size:20px;margin:0;font-weight:650;letter-spacing:.2px}}
 header.top .month{{font-size:20px;color:#c7d2fe;font-weight:600}}
 header.top .meta{{margin-left:auto;font-size:12.5px;color:#cbd5e1;text-align:right}}
+.sources{{background:#fef3c7;color:#78350f;border-bottom:1px solid #fcd34d;padding:7px 32px;font-size:13px}}
 nav.levels{{position:sticky;top:0;z-index:5;background:#fff;border-bottom:1px solid {LINE};padding:0 32px;
   display:flex;gap:4px;flex-wrap:wrap}}
 nav.levels a{{display:inline-block;padding:9px 12px;color:{MUTED};font-size:13px;font-weight:600;
