@@ -19,6 +19,8 @@ from typing import Any
 
 import yaml
 
+from cadence.contract import ENTITIES
+
 CHANNELS = ("inbound", "outbound", "partner")
 COMPANY_SIZES = ("SMB", "Mid", "Enterprise")
 FUNNEL_PHASES = ("MQL", "SQL", "opportunity")
@@ -127,9 +129,10 @@ SEGMENT_LEVELS = ("all", "channel", "company_size", "funnel_phase", "channel+com
 SCHEMA: dict[str, Any] = {
     "cycle": (_text, "default"),
     "decision": (_text, "Set cadence thresholds per segment (minimum touches, daily cap, TTF target)"),
-    "scope": {"channels": (_subset(CHANNELS), list(CHANNELS)),
-              "company_sizes": (_subset(COMPANY_SIZES), list(COMPANY_SIZES)),
-              "funnel_phases": (_subset(FUNNEL_PHASES), list(FUNNEL_PHASES))},
+    # `other`: a lead whose segment value is outside the contract (kept, flagged unknown_value in staging)
+    "scope": {"channels": (_subset((*CHANNELS, "other")), [*CHANNELS, "other"]),
+              "company_sizes": (_subset((*COMPANY_SIZES, "other")), [*COMPANY_SIZES, "other"]),
+              "funnel_phases": (_subset((*FUNNEL_PHASES, "other")), [*FUNNEL_PHASES, "other"])},
     "attribution_window_days": (_number(1, 365, integer=True), 30),
     "touches": {"channels": (_subset(TOUCH_CHANNELS), ["call", "email"]), "inbound_calls": (_flag, True),
                 "meetings": (_choice("booked", "held"), "booked")},
@@ -325,4 +328,6 @@ def dbt_vars(note: ScopingNote) -> dict[str, Any]:
         "calling_hours_start": t["calling_hours"]["start"],
         "calling_hours_end": t["calling_hours"]["end"],
         "segment_thresholds": v["segment_thresholds"],
+        # the extract contract's coded values (cadence/contract.py), one constant var: staging's checks
+        "contract_value_sets": {e.name: {c: list(vals) for c, vals in e.value_sets.items()} for e in ENTITIES},
     }

@@ -21,7 +21,8 @@
 
     Rules, in this order; the first that matches decides (a row is logged once, under one rule):
       1. unreadable   missing_mandatory:<col>, bad_timestamp:<col>, bad_number:<col> (not a finite number),
-                      tz_naive:<col> (strict only)
+                      tz_naive:<col> (strict only), unknown_value:<col> (a coded value outside the contract;
+                      a lead's segment columns are kept as 'other' and flagged instead)
       2. its zone     missing_timezone, unknown_timezone (leads)
       3. its lead     unknown_lead (lead_id in no lead row of the month), lead_excluded (the lead's rows
                       are all excluded), wrong_offset:<col> (strict only), outside_month (leads created in
@@ -251,7 +252,7 @@
     lead_created_at, lead_zone, lead_exclusion_reason). `events`: timestamps that cannot be after the
     extract; `before_creation`: timestamps that cannot precede the lead's creation (exclusion). -#}
 {% macro row_rules(mandatory, timestamps, numbers=[], integers=[], lead_rules=true, events=[],
-                   before_creation=[], is_leads=false) -%}
+                   before_creation=[], is_leads=false, coded=[], entity=none) -%}
     {%- set strict = var('time_zone_policy', 'repair') == 'strict' -%}
     case
         {%- for c in mandatory %}
@@ -269,6 +270,10 @@
             or not isfinite(try_cast(raw_{{ c }} as double))
             {%- if c in integers %} or abs(try_cast(raw_{{ c }} as double)) >= 2147483648{% endif %})
             then {{ _hit('bad_number:' ~ c, "'" ~ c ~ " ' || " ~ _quoted('raw_' ~ c) ~ " || ' is not a finite number" ~ (" in the integer range" if c in integers else "") ~ "'") }}
+        {%- endfor %}
+        {%- for c in coded %}
+        when {{ is_unknown_value(entity, c) }}
+            then {{ _hit('unknown_value:' ~ c, "'" ~ c ~ " ' || " ~ _quoted('raw_' ~ c) ~ " || ' is not one of " ~ (var('contract_value_sets')[entity][c] | join('/')) ~ " (recode it in sources.yml: values)'") }}
         {%- endfor %}
         {%- if is_leads %}
         when nullif(trim(raw_lead_timezone), '') is null
@@ -370,4 +375,35 @@
             end as exclusion_detail
         from {{ 'counted' if burst_day else 'ranked_key' }}
     )
+{%- endmacro %}
+
+{#- A coded column in its contract spelling (case and spaces forgiven: ' Connected ' -> 'connected',
+    'smb' -> 'SMB'). Another value: 'other' for a segment column of the leads (`as_other`: the lead is real,
+    its segment unknown: kept and flagged), else the text as written (then excluded as unknown_value). -#}
+{% macro coded_value(entity, column, as_other=false) -%}
+    case lower(trim({{ column }}))
+        {%- for v in var('contract_value_sets')[entity][column] %}
+        when '{{ v | lower }}' then '{{ v }}'
+        {%- endfor %}
+        else {% if as_other %}case when nullif(trim({{ column }}), '') is not null then 'other' end{% else %}lower(trim({{ column }})){% endif %}
+    end
+{%- endmacro %}
+
+{#- True when a coded text is present but not one of the contract's values. -#}
+{% macro is_unknown_value(entity, column) -%}
+    (nullif(trim(raw_{{ column }}), '') is not null
+        and lower(trim(raw_{{ column }})) not in ({% for v in var('contract_value_sets')[entity][column] %}'{{ v | lower }}'{% if not loop.last %}, {% endif %}{% endfor %}))
+{%- endmacro %}
+
+{#- Flag items of segment columns whose value is not the contract's: kept as 'other'. -#}
+{% macro unknown_segment_flag_items(entity, columns) -%}
+    {%- set items = [] -%}
+    {%- for c in columns -%}
+        {%- do items.append({
+            'code': "'unknown_value:" ~ c ~ "'",
+            'when': is_unknown_value(entity, c),
+            'detail': "'" ~ c ~ " ' || " ~ _quoted('raw_' ~ c) ~ " || ' is not " ~ (var('contract_value_sets')[entity][c] | join('/')) ~ ": kept as other (recode it in sources.yml: values)'",
+        }) -%}
+    {%- endfor -%}
+    {{ return(items) }}
 {%- endmacro %}

@@ -331,6 +331,15 @@ ROW_CASES: tuple[RowCase, ...] = (
             values={"C-offset": {"started_at": utc("2026-10-06 10:00", P)}}),
     RowCase("empty_mandatory_field", "calls", lambda: [call_row("C-empty", LP, "")],
             "missing_mandatory", ("C-empty",)),
+    RowCase("segment_value_outside_the_contract", "leads",
+            # a real lead of an unknown segment: kept as 'other' and flagged, it never blocks the month
+            lambda: [lead_row("L-web", P, "2026-10-03 10:00", channel="Web", company_size="startup")],
+            None, kept_keys=("L-web",), flags={"L-web": "unknown_value:channel;unknown_value:company_size"},
+            values={"L-web": {"channel": "other", "company_size": "other", "funnel_phase": "MQL"}}),
+    RowCase("coded_value_outside_the_contract", "calls",
+            # excluded with its reason, file and line (a dbt test used to fail every month for it)
+            lambda: [call_row("C-weird", LP, iso("2026-10-06 15:00", P), outcome="voicemail from x")],
+            "unknown_value", ("C-weird",)),
     RowCase("empty_time_zone", "leads", lambda: [lead_row("L-nozone", P, "2026-10-03 10:00", lead_timezone="")],
             "missing_timezone", ("L-nozone",)),
     RowCase("unknown_time_zone", "leads", lambda: [lead_row("L-mars", "UTC", "2026-10-03 10:00",

@@ -22,7 +22,7 @@ typed as (
         {{ typed_timestamp('booked_at') }},
         {{ typed_timestamp('scheduled_at') }},
         {{ utc_offset_minutes('scheduled_at') }} as scheduled_at_utc_offset_minutes,
-        lower(trim(status)) as status,
+        {{ coded_value('meetings', 'status') }} as status,
         try_cast(try_cast(duration_minutes as double) as integer) as duration_minutes,
         meeting_id as raw_meeting_id,
         lead_id as raw_lead_id,
@@ -68,7 +68,7 @@ ruled as (
         *,
         {{ row_rules(['meeting_id', 'lead_id', 'scheduled_at', 'status'], timestamps,
             numbers=['duration_minutes'], integers=['duration_minutes'], events=['booked_at'],
-            before_creation=['booked_at', 'scheduled_at']) }} as rule_hit
+            before_creation=['booked_at', 'scheduled_at'], coded=['status'], entity='meetings') }} as rule_hit
     from resolved
 
 ),

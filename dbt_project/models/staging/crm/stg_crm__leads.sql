@@ -14,15 +14,10 @@ typed as (
         {{ typed_timestamp('created_at') }},
         {{ utc_offset_minutes('created_at') }} as created_at_utc_offset_minutes,
         nullif(trim(lead_timezone), '') as lead_timezone,
-        lower(trim(channel)) as channel,
-        case lower(trim(company_size))
-            when 'smb' then 'SMB' when 'mid' then 'Mid' when 'enterprise' then 'Enterprise'
-            else trim(company_size)
-        end as company_size,
-        case lower(trim(funnel_phase))
-            when 'mql' then 'MQL' when 'sql' then 'SQL' when 'opportunity' then 'opportunity'
-            else trim(funnel_phase)
-        end as funnel_phase,
+        -- a segment value outside the contract is a real lead of an unknown segment: 'other', flagged
+        {{ coded_value('leads', 'channel', as_other=true) }} as channel,
+        {{ coded_value('leads', 'company_size', as_other=true) }} as company_size,
+        {{ coded_value('leads', 'funnel_phase', as_other=true) }} as funnel_phase,
         nullif(trim(team), '') as team,
         nullif(trim(rep_id), '') as rep_id,
         nullif(trim(account_id), '') as account_id,
@@ -127,7 +122,8 @@ final as (
         case when opted_out_at <= _extracted_at then opted_out_at end as opted_out_at,
         case when sql_at <= _extracted_at then sql_at end as sql_at,
         {{ any_tz_repaired(timestamps) }} as tz_repaired,
-        {{ row_flags(tz_flag_items(timestamps) + later) }},
+        {{ row_flags(tz_flag_items(timestamps) + later
+            + unknown_segment_flag_items('leads', ['channel', 'company_size', 'funnel_phase'])) }},
         exclusion_reason,
         exclusion_detail,
         exclusion_reason is null as is_kept,

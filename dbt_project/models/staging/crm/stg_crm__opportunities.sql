@@ -22,7 +22,7 @@ typed as (
         nullif(trim(rep_id), '') as rep_id,
         {{ typed_timestamp('created_at') }},
         {{ utc_offset_minutes('created_at') }} as created_at_utc_offset_minutes,
-        lower(trim(stage)) as stage,
+        {{ coded_value('opportunities', 'stage') }} as stage,
         try_cast(amount as decimal(18, 2)) as amount,
         upper(nullif(trim(currency), '')) as currency,
         {{ typed_timestamp('closed_at') }},
@@ -70,7 +70,7 @@ ruled as (
     select
         *,
         {{ row_rules(['opportunity_id', 'lead_id', 'created_at', 'stage'], timestamps,
-            numbers=['amount'], events=['created_at']) }} as rule_hit
+            numbers=['amount'], events=['created_at'], coded=['stage'], entity='opportunities') }} as rule_hit
     from resolved
 
 ),

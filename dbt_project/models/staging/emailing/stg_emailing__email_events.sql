@@ -21,7 +21,7 @@ typed as (
         nullif(trim(lead_id), '') as lead_id,
         nullif(trim(rep_id), '') as rep_id,
         nullif(trim(campaign_id), '') as campaign_id,
-        lower(trim(event_type)) as event_type,
+        {{ coded_value('email_events', 'event_type') }} as event_type,
         {{ typed_timestamp('event_at') }},
         {{ utc_offset_minutes('event_at') }} as event_at_utc_offset_minutes,
         {{ pii_hash('email_address') }} as email_address_hash,
@@ -65,7 +65,7 @@ ruled as (
     select
         *,
         {{ row_rules(['event_id', 'message_id', 'lead_id', 'event_type', 'event_at'], timestamps,
-            events=['event_at'], before_creation=['event_at']) }} as rule_hit
+            events=['event_at'], before_creation=['event_at'], coded=['event_type'], entity='email_events') }} as rule_hit
     from resolved
 
 ),

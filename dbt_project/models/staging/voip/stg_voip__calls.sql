@@ -21,8 +21,8 @@ typed as (
         nullif(trim(rep_id), '') as rep_id,
         {{ typed_timestamp('started_at') }},
         {{ utc_offset_minutes('started_at') }} as started_at_utc_offset_minutes,
-        lower(trim(direction)) as direction,
-        lower(trim(outcome)) as outcome,
+        {{ coded_value('calls', 'direction') }} as direction,
+        {{ coded_value('calls', 'outcome') }} as outcome,
         try_cast(try_cast(duration_seconds as double) as integer) as duration_seconds,
         {{ pii_hash('phone_number') }} as phone_number_hash,
         call_id as raw_call_id,
@@ -32,6 +32,7 @@ typed as (
         duration_seconds as raw_duration_seconds,
         {{ payload_fingerprint(['call_id', 'lead_id', 'rep_id', 'started_at', 'direction', 'outcome',
             'duration_seconds', 'phone_number']) }} as payload_hash,
+        direction as raw_direction,
         _source_file,
         _source_row,
         _file_hash,
@@ -66,7 +67,7 @@ ruled as (
         *,
         {{ row_rules(['call_id', 'lead_id', 'started_at', 'outcome'], timestamps,
             numbers=['duration_seconds'], integers=['duration_seconds'], events=['started_at'],
-            before_creation=['started_at']) }} as rule_hit
+            before_creation=['started_at'], coded=['direction', 'outcome'], entity='calls') }} as rule_hit
     from resolved
 
 ),
