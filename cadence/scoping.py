@@ -201,6 +201,9 @@ SCHEMA: dict[str, Any] = {
     "guardrails": {
         "rate_segment_level": (_choice(*SEGMENT_LEVELS), "channel+company_size"),
         "significance": (_number(0.000001, 1), 0.05),
+        "rate_min_base": (_number(0, 10**9, integer=True), 200),
+        "rate_min_events": (_number(0, 10**9, integer=True), 3),
+        "severity_by_evidence": (_flag, True),
         "enterprise_max_touches_per_48h": (_number(1, 1000, integer=True), 2),
         "validated_channel": (_choice("first", *TOUCH_CHANNELS), "first"),
         "kpi_segment_level": (_choice(*SEGMENT_LEVELS), "all"),

@@ -114,7 +114,8 @@ def test_weekly_rates_match_a_recount_from_the_extracts_and_flag_the_planted_spi
         e_col, b_col, threshold = column[rule]
         counts = recount[(week, channel, size)]
         assert (events, base) == (counts[e_col], counts[b_col]), (week, channel, size, rule)
-        if base and events / base > threshold and binom.sf(events - 1, base, threshold) < 0.05:
+        # the note's evidence rule: rate above threshold, >= 200 e-mails, >= 3 events, one-sided p < 0.05
+        if base >= 200 and events >= 3 and events / base > threshold and binom.sf(events - 1, base, threshold) < 0.05:
             expected_breaches.add((rule, week, channel, size))
     assert {(r[3], r[0], r[1], r[2]) for r in rates if r[6]} == expected_breaches
     spike = manifest["complaint_spike"]

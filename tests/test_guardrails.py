@@ -153,10 +153,27 @@ def test_a_weekly_rate_breaches_only_when_significantly_above_its_threshold():
     assert spike["is_breach"] and spike["p_value"] < 1e-6 and spike["rate"] == pytest.approx(15 / 980)
     assert single["rate"] > 0.002 and not single["is_breach"] and single["p_value"] > 0.4  # one complaint: noise
     assert empty["rate"] is None and not empty["is_breach"]
-    plain = GuardrailConfig.from_note(parse_scoping_note({"guardrails": {"significance": 1}}))
+    plain = GuardrailConfig.from_note(parse_scoping_note({"guardrails": {"significance": 1, "rate_min_events": 0}}))
     verdicts = [r["is_breach"] for r in evaluate_weekly_rates(rows[1:2], plain) if r["rule_id"] == "complaint_rate"]
     assert verdicts == [True]
     assert p_value_above(0, 100, 0.002) == 1.0 and p_value_above(3, 0, 0.002) is None
+
+
+def test_a_rate_alert_needs_a_base_and_events_and_its_severity_follows_the_evidence():
+    """1 complaint in 23 e-mails has p = 0.045 < 0.05 but is no alert; a barely significant week pages one
+    level below the rule's severity; strong evidence gets the rule's own (critical for complaints)."""
+    tiny, borderline, strong = (_week(("inbound", "SMB"), 23, 23, 1), _week(("outbound", "SMB"), 420, 400, 4),
+                                _week(("outbound", "Mid"), 1000, 980, 15))
+    out = {r["segment_key"]: r for r in evaluate_weekly_rates([tiny, borderline, strong], CONFIG)
+           if r["rule_id"] == "complaint_rate"}
+    small = out["channel=inbound | company_size=SMB"]
+    assert small["p_value"] == pytest.approx(1 - 0.998 ** 23) and small["p_value"] < 0.05 and not small["is_breach"]
+    weak = out["channel=outbound | company_size=SMB"]
+    assert 0.005 < weak["p_value"] < 0.05 and weak["is_breach"] and weak["severity"] == "high"
+    assert out["channel=outbound | company_size=Mid"]["severity"] == "critical"
+    flat = GuardrailConfig.from_note(parse_scoping_note({"guardrails": {"severity_by_evidence": False}}))
+    assert {r["severity"] for r in evaluate_weekly_rates([borderline], flat) if r["rule_id"] == "complaint_rate"} \
+        == {"critical"}
 
 
 def test_kpi_rules_compare_with_the_previous_month():

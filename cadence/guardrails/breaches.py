@@ -116,7 +116,7 @@ def rate_breach(row: Mapping[str, Any], reps: list, campaigns: list, config: Gua
     return _base(
         rule_id, config, row["partition_month"], iso_week=row["iso_week"], segment_level=row["segment_level"],
         segment_key=row["segment_key"], observed=row["rate"], threshold=row["threshold"], events=row["events"],
-        base=row["base"], p_value=row["p_value"],
+        base=row["base"], p_value=row["p_value"], severity=row.get("severity", config.severity(rule_id)),
         comparison=f"{_pct(row['rate'])} ({row['events']:,} of {row['base']:,} {base_name} e-mails) vs threshold "
                    f"{_pct(row['threshold'])} (one-sided p = {row['p_value']:.2g})",
         top_reps=_top(reps), top_campaigns=_top(campaigns),

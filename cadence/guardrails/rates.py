@@ -82,9 +82,24 @@ def p_value_above(events: int, base: int, threshold: float) -> float | None:
     return float(binom.sf(events - 1, base, threshold))
 
 
+#: One level down, for a breach whose evidence is not strong (severity_by_evidence).
+LOWER = {"critical": "high", "high": "medium", "medium": "low", "low": "low", "off": "off"}
+
+
+def evidence_severity(severity: str, p_value: float | None, alpha: float, by_evidence: bool) -> str:
+    """The rule's severity when the evidence is strong (p < alpha / 10, or the test is off), one level lower
+    otherwise: a barely significant week is worth a look, not a page."""
+    if not by_evidence or alpha >= 1 or p_value is None or p_value < alpha / 10:
+        return severity
+    return LOWER[severity]
+
+
 def evaluate_weekly_rates(rows: list[dict[str, Any]], config: GuardrailConfig) -> list[dict[str, Any]]:
-    """One output row per input row (segment-week) and rate rule, with the rate, p-value and verdict."""
-    alpha = config.guardrails["significance"]
+    """One output row per input row (segment-week) and rate rule, with the rate, p-value and verdict. A
+    breach needs the rate above its threshold, enough evidence (``rate_min_base`` e-mails, ``rate_min_events``
+    events) and, unless the test is off, p < ``significance``; its severity follows the evidence."""
+    g = config.guardrails
+    alpha, min_base, min_events = g["significance"], g["rate_min_base"], g["rate_min_events"]
     out = []
     for row in rows:
         for spec in config.rules("rate"):
@@ -93,7 +108,8 @@ def evaluate_weekly_rates(rows: list[dict[str, Any]], config: GuardrailConfig) -
             threshold = config.threshold(spec.rule_id)
             rate = events / base if base else None
             p_value = p_value_above(events, base, threshold)
-            breached = rate is not None and rate > threshold and (alpha >= 1 or p_value < alpha)
+            enough = base >= min_base and events >= min_events
+            breached = rate is not None and rate > threshold and enough and (alpha >= 1 or p_value < alpha)
             out.append({
                 **{k: row[k] for k in ("partition_month", "iso_week", "week_start_date", "segment_level",
                                        "segment_key", "channel", "company_size", "funnel_phase")},
@@ -105,6 +121,7 @@ def evaluate_weekly_rates(rows: list[dict[str, Any]], config: GuardrailConfig) -
                 "threshold": threshold,
                 "p_value": p_value,
                 "is_breach": bool(breached),
-                "severity": config.severity(spec.rule_id),
+                "severity": evidence_severity(config.severity(spec.rule_id), p_value, alpha,
+                                              g["severity_by_evidence"]),
             })
     return out
