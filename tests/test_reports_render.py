@@ -244,3 +244,21 @@ def test_note_markdown_helpers():
         == "### Experiments\n\n#### One\ntext ## not a heading"
     )
     assert re.match(r"^#### ", _demote("### x"))
+
+
+def test_workbook_text_that_looks_like_a_formula_stays_text(tmp_path):
+    """A rep id `=HYPERLINK(...)` from an export is written as text, not as a live formula."""
+    import zipfile
+
+    import pandas as pd
+    from openpyxl import Workbook
+
+    from cadence.reports.xlsx_cells import write_table
+
+    wb = Workbook()
+    frame = pd.DataFrame({"rep_id": ['=HYPERLINK("http://127.0.0.1/x","click")', "+33 6 00", "-1+1", "@SUM(A1)",
+                                     "R07"], "leads": [1, 2, 3, 4, 5]})
+    write_table(wb.active, 1, 1, frame)
+    wb.save(tmp_path / "w.xlsx")
+    sheet = zipfile.ZipFile(tmp_path / "w.xlsx").read("xl/worksheets/sheet1.xml").decode()
+    assert "<f>" not in sheet and "HYPERLINK" in sheet

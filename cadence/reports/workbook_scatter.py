@@ -16,7 +16,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from cadence.reports import fmt
 from cadence.reports.gather import SEGMENT_LEVEL, ReportData
-from cadence.reports.xlsx_cells import plain, write_table
+from cadence.reports.xlsx_cells import as_text, plain, write_table
 
 #: Most lead rows a workbook holds; bigger months get a sample stratified by channel x company size.
 MAX_LEAD_ROWS = 50_000
@@ -65,7 +65,7 @@ def scatter_sheet(wb: Workbook, data: ReportData, n_rows: int, x_col: int, y_col
         rows[4:] = [(name, fmt.NO_TOUCHES, formula) for name, _, formula in rows[4:]]
     for i, row in enumerate(rows, start=3):
         for j, value in enumerate(row, start=1):
-            ws.cell(i, j, None if fmt.missing(value) else plain(value)).font = Font(bold=i == 3)
+            as_text(ws.cell(i, j, None if fmt.missing(value) else plain(value))).font = Font(bold=i == 3)
     ws["E3"], ws["F3"] = "Mean lines", ""
     for i, (x, y) in enumerate([(x_mean, 0), (x_mean, 1), (0, y_mean), (x_max, y_mean)], start=4):
         ws.cell(i, 5, x), ws.cell(i, 6, y)

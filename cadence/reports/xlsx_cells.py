@@ -37,7 +37,7 @@ def write_table(ws: Worksheet, top: int, left: int, df: pd.DataFrame) -> int:
         cell.font, cell.fill = HEAD, HEAD_FILL
     for i, row in enumerate(df.itertuples(index=False), start=1):
         for j, value in enumerate(row):
-            cell = ws.cell(top + i, left + j, None if fmt.missing(value) else plain(value))
+            cell = as_text(ws.cell(top + i, left + j, None if fmt.missing(value) else plain(value)))
             if df.columns[j] in PERCENT:
                 cell.number_format = "0.00%"
     for j, col in enumerate(df.columns):
@@ -45,6 +45,14 @@ def write_table(ws: Worksheet, top: int, left: int, df: pd.DataFrame) -> int:
         letter = get_column_letter(left + j)
         ws.column_dimensions[letter].width = max(ws.column_dimensions[letter].width or 0, min(width + 2, 60))
     return top + len(df) + 2
+
+
+def as_text(cell):
+    """A text that starts like a formula (`=`, `+`, `-`, `@`: a rep id `=HYPERLINK(...)` from an export) stays
+    text: Excel and LibreOffice would otherwise run it (formula injection)."""
+    if isinstance(cell.value, str) and cell.value[:1] in ("=", "+", "-", "@"):
+        cell.data_type = "s"
+    return cell
 
 
 def plain(value):
