@@ -87,3 +87,19 @@ def test_reader_never_errors_nor_sees_a_mix_during_run_and_rerun(two_months, tmp
         seen.add(tuple(sorted(r["leads"])))
     assert seen == {("2026-09",), ("2026-09", "2026-10")}  # it saw the old state and the new one
     assert len({r["run_id"] for r in reads}) == 3
+
+
+def test_an_empty_table_still_has_a_parquet_file_with_its_schema(tmp_path):
+    """A Parquet reader of an empty table gets 0 rows and its columns, not "No files found"."""
+    from cadence.serving.publish import publish
+
+    db = tmp_path / "w.duckdb"
+    with duckdb.connect(str(db)) as con:
+        con.execute("create schema marts")
+        con.execute("create table marts.fct_empty (partition_month varchar, lead_id varchar, rate double)")
+        con.execute("create table marts.fct_full as select '2026-09' as partition_month, 'L1' as lead_id, 0.5 as rate")
+        publish(con, tmp_path / "published", run_id="test0000")
+    files = sorted((tmp_path / "published" / "parquet" / "marts" / "fct_empty").rglob("*.parquet"))
+    assert files, "no Parquet file for the empty table"
+    got = duckdb.sql(f"select * from read_parquet('{tmp_path}/published/parquet/marts/fct_empty/**/*.parquet')")
+    assert got.columns == ["partition_month", "lead_id", "rate"] and len(got.fetchall()) == 0

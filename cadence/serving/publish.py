@@ -106,9 +106,14 @@ def _publish_parquet(con, publish_dir: Path, tables, run_id: str) -> Path:
         target = version / schema / table
         target.parent.mkdir(parents=True, exist_ok=True)
         src = f"{quote_ident(schema)}.{quote_ident(table)}"
-        if "partition_month" in cols:
+        empty = con.execute(f"select count(*) = 0 from {src}").fetchone()[0]
+        if "partition_month" in cols and not empty:
             con.execute(f"copy (select * from {src}) to {quote_literal(str(target))} "
                         f"(format parquet, partition_by (partition_month), overwrite_or_ignore)")
+        elif "partition_month" in cols:  # no month yet: one empty file with the schema, so readers get 0 rows
+            target.mkdir(parents=True, exist_ok=True)
+            con.execute(f"copy (select * from {src}) to {quote_literal(str(target / 'empty.parquet'))} "
+                        f"(format parquet)")
         else:
             con.execute(f"copy (select * from {src}) to {quote_literal(str(target) + '.parquet')} (format parquet)")
     link, tmp_link = publish_dir / "parquet", publish_dir / "parquet.swap"
