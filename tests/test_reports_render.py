@@ -262,3 +262,23 @@ def test_workbook_text_that_looks_like_a_formula_stays_text(tmp_path):
     wb.save(tmp_path / "w.xlsx")
     sheet = zipfile.ZipFile(tmp_path / "w.xlsx").read("xl/worksheets/sheet1.xml").decode()
     assert "<f>" not in sheet and "HYPERLINK" in sheet
+
+
+def test_frames_and_segments_come_in_one_order_whatever_the_engine_returns(tmp_path):
+    """Same input, same bytes: the reports read every frame sorted and the diagnostic sorts its segments."""
+    import duckdb
+    import pandas as pd
+
+    from cadence.analytics.config import analysis_config
+    from cadence.analytics.diagnostic import _seg
+    from cadence.reports.gather import _read
+    from cadence.scoping import parse_scoping_note
+
+    cfg = analysis_config(parse_scoping_note({}))
+    keys = [f"channel={c} | company_size={s}" for c in ("partner", "inbound", "outbound") for s in ("SMB", "Mid")]
+    frame = pd.DataFrame({"partition_month": "2026-09", "segment_level": "channel+company_size",
+                          "segment_key": keys, "population": cfg.population, "leads": range(len(keys))})
+    assert list(_seg(frame.sample(frac=1, random_state=1), cfg)["segment_key"]) == sorted(keys)
+    con = duckdb.connect()
+    con.execute("create table t as select * from frame order by leads desc")
+    assert list(_read(con, "t", "", ["2026-09"], cfg)["segment_key"]) == sorted(keys, key=lambda k: (k, 0))

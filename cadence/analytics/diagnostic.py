@@ -22,7 +22,10 @@ def _seg(df: pd.DataFrame, cfg: AnalysisConfig, population: str | None = None) -
     if df.empty:
         return df
     out = df[df["segment_level"] == LEVEL]
-    return out[out["population"] == (population or cfg.population)] if "population" in out.columns else out
+    out = out[out["population"] == (population or cfg.population)] if "population" in out.columns else out
+    # segments in a fixed order: the same month gives the same text, byte for byte (the engine's group-by
+    # order is not stable from run to run)
+    return out.sort_values("segment_key", kind="stable") if "segment_key" in out.columns else out
 
 
 def _name(row) -> str:

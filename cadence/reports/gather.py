@@ -107,7 +107,9 @@ def _read(con, table: str, where: str, months: list[str], cfg: AnalysisConfig) -
     params = {"population": cfg.population, "x": cfg.x_measure}
     used = {k: v for k, v in params.items() if f"${k}" in where}
     marks = ", ".join(f"$m{i}" for i in range(len(months)))
-    sql = f"select * from {table} where partition_month in ({marks})" + (f" and {where}" if where else "")
+    # `order by all`: every frame in one order, so the same month renders the same bytes at every run
+    sql = f"select * from {table} where partition_month in ({marks})" + (f" and {where}" if where else "") \
+        + " order by all"
     return con.execute(sql, {**used, **{f"m{i}": m for i, m in enumerate(months)}}).df()
 
 
