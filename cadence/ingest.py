@@ -133,7 +133,7 @@ def find_files(month_dir: Path, patterns: tuple[str, ...]) -> list[Path]:
     return list(found)
 
 
-def _to_utf8(path: Path, encoding: str, workdir: Path) -> Path:
+def to_utf8(path: Path, encoding: str, workdir: Path) -> Path:
     """Return a UTF-8 (no BOM) version of ``path``: the file itself when it already is one, else a
     transcoded copy. Undecodable bytes raise an IngestError with the line number."""
     enc = codecs.lookup(encoding).name
@@ -161,7 +161,8 @@ def _to_utf8(path: Path, encoding: str, workdir: Path) -> Path:
     return out
 
 
-def _read_header(path: Path, mapping: EntityMapping) -> list[str]:
+def read_header(path: Path, mapping: EntityMapping) -> list[str]:
+    """The header of a UTF-8 CSV; a single column holding another delimiter is a clear error."""
     with open(path, encoding="utf-8", errors="replace", newline="") as fh:
         first = fh.readline()
     if not first.strip():
@@ -237,8 +238,11 @@ def _reader_sql(path: Path, header: list[str], mapping: EntityMapping, fmt: str)
             f"store_rejects=true, rejects_table='__rejects', rejects_scan='__rejects_scan')")
 
 
-def _load_file(con, path: Path, rel: str, entity: Entity, mapping: EntityMapping, month: str,
-               run_id: str, loaded_at: datetime, workdir: Path, exported_at: datetime | None = None) -> FileLoad:
+def load_file(con, path: Path, rel: str, entity: Entity, mapping: EntityMapping, month: str,
+              run_id: str, loaded_at: datetime, workdir: Path, exported_at: datetime | None = None) -> FileLoad:
+    """Load one file into raw.<table> (inside the caller's transaction), with its load log and rejects.
+    Raises IngestError naming the file and the line or column. `cadence mapping check` runs it too, on an
+    in-memory database, so what the check accepts is what a run loads."""
     fmt = "parquet" if path.suffix.lower() == ".parquet" else "csv"
     scan = scan_file(path)
     digest = scan.sha256
@@ -257,8 +261,8 @@ def _load_file(con, path: Path, rel: str, entity: Entity, mapping: EntityMapping
         check_columns(path, header, entity, mapping)
         readable = path
     else:
-        readable = _to_utf8(path, mapping.encoding, workdir)
-        header = _read_header(readable, mapping)
+        readable = to_utf8(path, mapping.encoding, workdir)
+        header = read_header(readable, mapping)
         check_columns(path, header, entity, mapping)
     exprs = column_expressions(entity, mapping, header)
     if fmt == "parquet":  # typed Parquet columns become text first, like CSV
@@ -405,7 +409,7 @@ def load_source_month(con: duckdb.DuckDBPyConnection, source: str, month: str, l
                 load = EntityLoad(source, ent.name, f"raw.{ent.table}", provided=bool(files))
                 for path in files:
                     rel = str(path.relative_to(landing_dir))
-                    f = _load_file(con, path, rel, ent, mapping, month, run_id, loaded_at, Path(tmp),
+                    f = load_file(con, path, rel, ent, mapping, month, run_id, loaded_at, Path(tmp),
                                    exported_at)
                     f.previous_sha256 = previous.get(rel)
                     load.files.append(f)

@@ -26,12 +26,12 @@ import yaml
 from cadence.contract import ENTITIES, Entity
 from cadence.ingest import (
     IngestError,
-    _load_file,
-    _read_header,
-    _to_utf8,
     column_problems,
     ensure_raw_tables,
     find_files,
+    load_file,
+    read_header,
+    to_utf8,
 )
 from cadence.mapping import EntityMapping, quote_ident
 
@@ -178,15 +178,15 @@ def check_month(landing: Path, month: str, mappings: dict[tuple[str, str], Entit
                 rel = str(path.relative_to(landing))
                 try:
                     if path.suffix.lower() != ".parquet":
-                        readable = _to_utf8(path, mapping.encoding, Path(tmp))
-                        header = _read_header(readable, mapping)
+                        readable = to_utf8(path, mapping.encoding, Path(tmp))
+                        header = read_header(readable, mapping)
                         issues = column_problems(header, ent, mapping)
                         for column, message in issues:
                             problems.append(Problem("error", rel, column, message, fix=_column_fix(
                                 column, message, ent, header)))
                         if issues:
                             continue
-                    _load_file(con, path, rel, ent, mapping, month, "check", loaded_at, Path(tmp))
+                    load_file(con, path, rel, ent, mapping, month, "check", loaded_at, Path(tmp))
                 except IngestError as exc:
                     fix = _encoding_fix(path) if "not valid" in str(exc) else None
                     problems.append(Problem("error", rel, exc.column, str(exc).split(": ", 1)[-1], fix=fix))
