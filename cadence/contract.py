@@ -74,8 +74,11 @@ ENTITIES: tuple[Entity, ...] = (
         C("lead_id", "id", "CRM lead id (key)", True),
         C("created_at", "timestamp", "lead creation (starts TTF and the attribution window)", True),
         C("lead_timezone", "zone", "the lead's local zone (calling hours, local days, DST)", True),
-        C("channel", "code", "acquisition channel", True, ("inbound", "outbound", "partner")),
-        C("company_size", "code", "size band of the account", True, ("SMB", "Mid", "Enterprise")),
+        # mandatory while a segment dimension (the default): cadence.ingest.required_columns
+        C("channel", "code", "acquisition channel (mandatory while a segment dimension: the default)", False,
+          ("inbound", "outbound", "partner")),
+        C("company_size", "code", "size band of the account (mandatory while a segment dimension: the default)",
+          False, ("SMB", "Mid", "Enterprise")),
         C("funnel_phase", "code", "phase of the lead when it entered the audit", True, ("MQL", "SQL", "opportunity")),
         C("team", "text", "sales team"),
         C("rep_id", "id", "owner (sales rep)", True),

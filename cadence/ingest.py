@@ -28,6 +28,7 @@ import yaml
 
 from cadence.contract import EXTRACT_INFO, LINEAGE_COLUMNS, Entity, entities_of
 from cadence.mapping import EntityMapping, column_expressions, quote_ident, quote_literal
+from cadence.segments import DIMS
 
 
 class IngestError(RuntimeError):
@@ -180,6 +181,14 @@ def read_header(path: Path, mapping: EntityMapping) -> list[str]:
     return header
 
 
+def required_columns(entity: Entity) -> tuple[str, ...]:
+    """The entity's mandatory columns; for the leads, with the contract columns that are segment dimensions
+    of the scoping note (channel and company_size by default)."""
+    if entity.name != "leads":
+        return entity.required
+    return entity.required + tuple(d for d in DIMS if d in entity.columns and d not in entity.required)
+
+
 def column_problems(header: list[str], entity: Entity, mapping: EntityMapping) -> list[tuple[str, str]]:
     """Every (column, problem) of a file's header against the entity's mapping: repeated, missing (a
     mandatory column, or one the mapping names explicitly) and unknown columns."""
@@ -190,10 +199,11 @@ def column_problems(header: list[str], entity: Entity, mapping: EntityMapping) -
             problems.append((name, "the header repeats this column"))
         seen.add(name)
     expected = {mapping.header_for(c): c for c in entity.columns if mapping.header_for(c) is not None}
+    required = required_columns(entity)
     for export_name, canonical in expected.items():
         # an optional column the export lacks needs no mapping line: it loads as NULL; a mandatory one, or
         # one the mapping names explicitly, must be there
-        if export_name not in seen and (canonical in entity.required or canonical in mapping.columns):
+        if export_name not in seen and (canonical in required or canonical in mapping.columns):
             hint = "" if export_name == canonical else f" (mapped from canonical {canonical!r})"
             problems.append((export_name, f"missing column{hint}; the header has {header}"))
     for name in dict.fromkeys(header):
@@ -244,6 +254,10 @@ def load_file(con, path: Path, rel: str, entity: Entity, mapping: EntityMapping,
     Raises IngestError naming the file and the line or column. `cadence mapping check` runs it too, on an
     in-memory database, so what the check accepts is what a run loads."""
     fmt = "parquet" if path.suffix.lower() == ".parquet" else "csv"
+    entity = mapping.extend(entity)  # with the leads' declared attributes (segment dimensions)
+    for extra in mapping.attributes:
+        con.execute(f"alter table raw.{quote_ident(entity.table)} add column if not exists {quote_ident(extra)} "
+                    "varchar")
     scan = scan_file(path)
     digest = scan.sha256
     if path.stat().st_size == 0:

@@ -7,14 +7,15 @@ SQL expressions that produce the canonical text columns. Errors name the config 
 from __future__ import annotations
 
 import codecs
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
-from cadence.contract import ENTITIES, Entity
+from cadence.contract import ENTITIES, Column, Entity
 
 
 class MappingError(ValueError):
@@ -39,6 +40,17 @@ class EntityMapping:
     max_reject_rate: float = 0.01
     constants: dict[str, str] = field(default_factory=dict)
     values: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: Lead attributes beyond the contract (e.g. origin, region, job), carried as text for the scoping
+    #: note's segment dimensions: name -> the export's header. Only the CRM leads have them.
+    attributes: dict[str, str] = field(default_factory=dict)
+
+    def extend(self, entity: Entity) -> Entity:
+        """The entity with this mapping's attributes as extra text columns (what a file loads into raw)."""
+        if not self.attributes:
+            return entity
+        extra = tuple(a for a in self.attributes if a not in entity.columns)
+        return replace(entity, columns=entity.columns + extra,
+                       specs=entity.specs + tuple(Column(a, "text", "lead attribute (sources.yml)") for a in extra))
 
     @property
     def zone_rule(self) -> str | None:
@@ -61,7 +73,7 @@ class EntityMapping:
 
 def _entity_mapping(where: str, raw: dict[str, Any], entity: Entity) -> EntityMapping:
     known = {"files", "csv", "columns", "ignore_columns", "timestamps", "decimal", "booleans",
-             "max_reject_rate", "constants", "values"}
+             "max_reject_rate", "constants", "values"} | ({"attributes"} if entity.name == "leads" else set())
     unknown = set(raw) - known
     if unknown:
         raise MappingError(f"{where}: unknown key(s) {sorted(unknown)}; allowed: {sorted(known)}")
@@ -82,6 +94,7 @@ def _entity_mapping(where: str, raw: dict[str, Any], entity: Entity) -> EntityMa
             f"{where}.columns: {bad} are not columns of {entity.source}/{entity.name}; "
             f"canonical columns are {list(entity.columns)}"
         )
+    attributes = _attributes(where, raw.get("attributes"), entity)
     for col, header in columns.items():
         if header is None and col in entity.required:
             raise MappingError(f"{where}.columns.{col}: a mandatory column cannot be mapped to null")
@@ -115,6 +128,7 @@ def _entity_mapping(where: str, raw: dict[str, Any], entity: Entity) -> EntityMa
     if booleans:
         kwargs["true_values"] = tuple(str(v).lower() for v in booleans.get(True, booleans.get("true", [])))
         kwargs["false_values"] = tuple(str(v).lower() for v in booleans.get(False, booleans.get("false", [])))
+    columns = {**columns, **attributes}
     return EntityMapping(
         files=tuple(files),
         delimiter=delimiter,
@@ -130,8 +144,29 @@ def _entity_mapping(where: str, raw: dict[str, Any], entity: Entity) -> EntityMa
         max_reject_rate=float(raw.get("max_reject_rate", 0.01)),
         constants=constants,
         values=values,
+        attributes=attributes,
         **kwargs,
     )
+
+
+def _attributes(where: str, raw: Any, entity: Entity) -> dict[str, str]:
+    """`attributes: [origin, region]` (same header) or `{job: "Métier"}`: lead columns for segments."""
+    if raw is None:
+        return {}
+    items = {str(a): str(a) for a in raw} if isinstance(raw, list) else raw
+    if not isinstance(items, dict):
+        raise MappingError(f"{where}.attributes: a list of names, or a mapping name -> the export's header")
+    out = {}
+    for name, header in items.items():
+        name = str(name)
+        if not re.fullmatch(r"[a-z][a-z0-9_]{0,40}", name):
+            raise MappingError(f"{where}.attributes.{name}: a lower-case name (letters, digits, _), e.g. origin")
+        if name in entity.columns:
+            raise MappingError(f"{where}.attributes.{name}: already a contract column (map it under columns)")
+        if header is None or not str(header).strip():
+            raise MappingError(f"{where}.attributes.{name}: name the export's header")
+        out[name] = str(header)
+    return out
 
 
 def load_mapping(path: Path) -> dict[tuple[str, str], EntityMapping]:

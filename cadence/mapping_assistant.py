@@ -23,7 +23,7 @@ from zoneinfo import available_timezones
 import duckdb
 import yaml
 
-from cadence.contract import ENTITIES, Entity
+from cadence.contract import ENTITIES, Entity, entity
 from cadence.ingest import (
     IngestError,
     column_problems,
@@ -31,9 +31,11 @@ from cadence.ingest import (
     find_files,
     load_file,
     read_header,
+    required_columns,
     to_utf8,
 )
 from cadence.mapping import EntityMapping, quote_ident
+from cadence.segments import DIMS
 
 #: Allowed values of the coded columns (the extract contract's; the raw gates check the same sets).
 VALUE_SETS = {(e.name, col): values for e in ENTITIES for col, values in e.value_sets.items()}
@@ -96,7 +98,7 @@ def _value_problems(con, ent: Entity, mapping: EntityMapping, rel: str) -> list[
     table = f"raw.{quote_ident(ent.table)}"
     where_file = f"_source_file = '{rel.replace(chr(39), chr(39) * 2)}'"
     rows = con.execute(f"select count(*) from {table} where {where_file}").fetchone()[0]
-    for col in ent.required:
+    for col in required_columns(ent):
         empty = con.execute(f"select count(*), min(_source_row) from {table} where {where_file} and "
                             f"{quote_ident(col)} is null").fetchone()
         if empty[0]:
@@ -160,6 +162,12 @@ def _value_problems(con, ent: Entity, mapping: EntityMapping, rel: str) -> list[
 def check_month(landing: Path, month: str, mappings: dict[tuple[str, str], EntityMapping]) -> list[Problem]:
     """Every problem of `month`'s files under `landing` against the mapping, without touching the warehouse."""
     problems: list[Problem] = []
+    leads = mappings[("crm", "leads")]
+    for dim in DIMS:  # the scoping note's segment dimensions must be lead columns
+        if dim not in entity("crm", "leads").columns and dim not in leads.attributes:
+            fix = f'crm.entities.leads.attributes: {{{dim}: "<the export\'s header>"}}'
+            problems.append(Problem("error", "config/sources.yml", dim, f"segment dimension {dim!r} (scoping note "
+                                    "segments.dimensions) is not a lead column", fix=fix))
     con = duckdb.connect()
     ensure_raw_tables(con)
     loaded_at = datetime.now(UTC).replace(tzinfo=None)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,14 @@ COMPANY_SIZES = ("SMB", "Mid", "Enterprise")
 FUNNEL_PHASES = ("MQL", "SQL", "opportunity")
 TOUCH_CHANNELS = ("call", "email", "meeting", "other")
 SEGMENT_COLUMNS = {"channel": CHANNELS, "company_size": COMPANY_SIZES, "funnel_phase": FUNNEL_PHASES}
+#: Segment dimensions by default (the method's channel x company size); `segments.dimensions` replaces them.
+DEFAULT_DIMENSIONS = ("channel", "company_size")
+#: Contract lead columns a note may name as a dimension; any other name is a lead attribute the field
+#: mapping declares (sources.yml: crm.entities.leads.attributes).
+CONTRACT_DIMENSIONS = ("channel", "company_size", "team")
+#: Names a dimension cannot take (columns the segment marts or fct_lead_cadence already use).
+RESERVED_DIMENSIONS = ("funnel_phase", "partition_month", "segment_key", "segment_level", "lead_id", "rep_id",
+                       "account_id", "all", "other", "unknown")
 #: Thresholds a `segment_thresholds` entry may override.
 SEGMENT_OVERRIDABLE = ("ttf_target_hours", "min_touches", "min_touches_days", "max_touches_per_day",
                        "max_emails_per_day")
@@ -89,6 +98,36 @@ def _subset(options: tuple[str, ...]) -> Check:
     return check
 
 
+def _dimensions(value: Any, key: str) -> list[str]:
+    if not isinstance(value, list) or not 1 <= len(value) <= 3 or len(set(map(str, value))) != len(value):
+        _fail(key, "must be a list of 1 to 3 distinct lead columns (e.g. [channel, company_size] or [origin])", value)
+    for i, name in enumerate(value):
+        if not isinstance(name, str) or not re.fullmatch(r"[a-z][a-z0-9_]{0,40}", name):
+            _fail(f"{key}[{i}]", "must be a lower-case column name (letters, digits, _)", name)
+        if name in RESERVED_DIMENSIONS:
+            _fail(f"{key}[{i}]", f"is reserved ({', '.join(RESERVED_DIMENSIONS)}): funnel_phase is always crossed "
+                  "with the dimensions; units (reps, accounts) have their own analyses", name)
+    return list(value)
+
+
+def _dimension_values(value: Any, key: str) -> dict[str, Any]:
+    if not isinstance(value, Mapping):
+        _fail(key, "must map a dimension to its audited values (a list) or any", value)
+    out: dict[str, Any] = {}
+    for dim, vals in value.items():
+        if dim in ("channel", "company_size"):
+            _fail(f"{key}.{dim}", f"the values of {dim} are the contract's: choose the audited ones in "
+                  f"scope.{'channels' if dim == 'channel' else 'company_sizes'}", vals)
+        out[str(dim)] = "any" if vals == "any" else _texts(vals, f"{key}.{dim}")
+    return out
+
+
+def _level(value: Any, key: str) -> str:
+    """A segment level: all, cell (the crossing of the dimensions) or dimensions joined by '+'; checked
+    against the note's dimensions once they are known."""
+    return _text(value, key)
+
+
 def _increasing(low: float, high: float) -> Check:
     def check(value: Any, key: str) -> list[float]:
         if not isinstance(value, list) or not value or any(
@@ -122,8 +161,7 @@ GUARDRAIL_RULES = {
     "average_order_value_drop": ("medium", "Launch upsell / cross-sell actions."),
 }
 SEVERITIES = ("critical", "high", "medium", "low", "off")
-SEGMENT_LEVELS = ("all", "channel", "company_size", "funnel_phase", "channel+company_size",
-                  "channel+funnel_phase", "company_size+funnel_phase", "channel+company_size+funnel_phase")
+
 
 # (check, default) per key; nested dicts are sections. The default file config/scoping_note.yml repeats these.
 SCHEMA: dict[str, Any] = {
@@ -133,6 +171,10 @@ SCHEMA: dict[str, Any] = {
     "scope": {"channels": (_subset((*CHANNELS, "other")), [*CHANNELS, "other"]),
               "company_sizes": (_subset((*COMPANY_SIZES, "other")), [*COMPANY_SIZES, "other"]),
               "funnel_phases": (_subset((*FUNNEL_PHASES, "other")), [*FUNNEL_PHASES, "other"])},
+    # The segment dimensions (1 to 3 lead columns, crossed with funnel_phase): see docs/scoping_note.md
+    "segments": {"dimensions": (_dimensions, list(DEFAULT_DIMENSIONS)),
+                 # per attribute dimension: its audited values (others -> 'other') or any (every value a segment)
+                 "values": (_dimension_values, {})},
     "attribution_window_days": (_number(1, 365, integer=True), 30),
     "touches": {"channels": (_subset(TOUCH_CHANNELS), ["call", "email"]), "inbound_calls": (_flag, True),
                 "meetings": (_choice("booked", "held"), "booked")},
@@ -199,14 +241,14 @@ SCHEMA: dict[str, Any] = {
         "cluster_min_z": (_number(0, 100), 3.0),
     },
     "guardrails": {
-        "rate_segment_level": (_choice(*SEGMENT_LEVELS), "channel+company_size"),
+        "rate_segment_level": (_level, "cell"),
         "significance": (_number(0.000001, 1), 0.05),
         "rate_min_base": (_number(0, 10**9, integer=True), 200),
         "rate_min_events": (_number(0, 10**9, integer=True), 3),
         "severity_by_evidence": (_flag, True),
         "enterprise_max_touches_per_48h": (_number(1, 1000, integer=True), 2),
         "validated_channel": (_choice("first", *TOUCH_CHANNELS), "first"),
-        "kpi_segment_level": (_choice(*SEGMENT_LEVELS), "all"),
+        "kpi_segment_level": (_level, "all"),
         "conversion_rate_drop_max": (_number(0, 1), 0.10),
         "average_order_value_drop_max": (_number(0, 1), 0.05),
         "rules": {rule: {"severity": (_choice(*SEVERITIES), severity), "action": (_text, action)}
@@ -248,13 +290,14 @@ def _segment_thresholds(value: Any, path: str) -> list[dict[str, Any]]:
     for i, entry in enumerate(value):
         where = f"{path}[{i}]"
         if not isinstance(entry, Mapping) or not isinstance(entry.get("match"), Mapping) or not entry["match"]:
-            _fail(f"{where}.match", "each entry needs a non-empty match on channel/company_size/funnel_phase",
+            _fail(f"{where}.match", "each entry needs a non-empty match on segment dimensions / funnel_phase",
                   entry)
         match = {}
         for col, val in entry["match"].items():
-            if col not in SEGMENT_COLUMNS:
-                _fail(f"{where}.match.{col}", f"unknown segment column; use {', '.join(SEGMENT_COLUMNS)}", val)
-            match[col] = _choice(*SEGMENT_COLUMNS[col])(val, f"{where}.match.{col}")
+            if col in SEGMENT_COLUMNS:
+                match[col] = _choice(*SEGMENT_COLUMNS[col], "other")(val, f"{where}.match.{col}")
+            else:  # an attribute dimension (checked against segments.dimensions once they are known)
+                match[str(col)] = _text(val, f"{where}.match.{col}")
         overrides = {k: v for k, v in entry.items() if k != "match"}
         for key, val in overrides.items():
             if key not in SEGMENT_OVERRIDABLE:
@@ -288,14 +331,54 @@ def parse_scoping_note(data: Any, source: str = "<dict>") -> ScopingNote:
     """Validate a note given as a mapping (e.g. parsed YAML) and fill in the defaults."""
     try:
         values = _resolve(SCHEMA, data, "")
+        _default_thresholds_for(values, data)
         hours = values["thresholds"]["calling_hours"]
         if hours["start"] >= hours["end"]:
             _fail("thresholds.calling_hours", "start must be before end", hours)
         if values["analysis"]["r_amber"] >= values["analysis"]["r_green"]:
             _fail("analysis.r_amber", "must be below analysis.r_green", values["analysis"]["r_amber"])
+        _check_segments(values)
     except ScopingNoteError as exc:
         raise ScopingNoteError(f"{source}: {exc}") from None
     return ScopingNote(values=values, source=source)
+
+
+def _default_thresholds_for(values: dict[str, Any], given: Any) -> None:
+    """The default per-segment thresholds match channel / company_size: with other dimensions and no
+    `segment_thresholds` of the note's own, there are none (the note's `thresholds` apply to every segment)."""
+    given_keys = given if isinstance(given, Mapping) else {}
+    if "segment_thresholds" not in given_keys and list(values["segments"]["dimensions"]) != list(DEFAULT_DIMENSIONS):
+        values["segment_thresholds"] = []
+
+
+def segment_levels(dimensions: list[str] | tuple[str, ...]) -> list[str]:
+    """Every level of the segment marts: 'all', then each subset of dimensions + funnel_phase joined by '+',
+    smaller first, in declaration order (the order of the marts' grouping sets)."""
+    cols = [*dimensions, "funnel_phase"]
+    subsets = sorted((m for m in range(1, 2 ** len(cols))), key=lambda m: (bin(m).count("1"), m))
+    return ["all"] + ["+".join(c for i, c in enumerate(cols) if m >> i & 1) for m in subsets]
+
+
+def _check_segments(values: dict[str, Any]) -> None:
+    """Cross-key rules of the segments: levels and segment_thresholds name declared dimensions."""
+    dims = values["segments"]["dimensions"]
+    extra = sorted(set(values["segments"]["values"]) - set(dims))
+    if extra:
+        _fail(f"segments.values.{extra[0]}", f"is not a dimension; dimensions are {', '.join(dims)}",
+              values["segments"]["values"][extra[0]])
+    levels = segment_levels(dims)
+    for key in ("rate_segment_level", "kpi_segment_level"):
+        level = values["guardrails"][key]
+        if level == "cell":
+            values["guardrails"][key] = level = "+".join(dims)
+        if level not in levels:
+            _fail(f"guardrails.{key}", f"must be cell, all or one of {', '.join(levels[1:])}", level)
+    allowed = {**{d: None for d in dims}, "funnel_phase": FUNNEL_PHASES}
+    for i, entry in enumerate(values["segment_thresholds"]):
+        for col, val in entry["match"].items():
+            if col not in allowed:
+                _fail(f"segment_thresholds[{i}].match.{col}", f"is not a segment dimension ({', '.join(allowed)})",
+                      val)
 
 
 def load_scoping_note(path: str | Path) -> ScopingNote:
@@ -319,6 +402,9 @@ def dbt_vars(note: ScopingNote) -> dict[str, Any]:
         "audited_channels": v["scope"]["channels"],
         "audited_company_sizes": v["scope"]["company_sizes"],
         "audited_funnel_phases": v["scope"]["funnel_phases"],
+        "segment_dimensions": v["segments"]["dimensions"],
+        # attribute dimensions with a list of values (others -> 'other'); 'any' ones are not listed
+        "segment_values": {d: vals for d, vals in v["segments"]["values"].items() if vals != "any"},
         "attribution_window_days": v["attribution_window_days"],
         "touch_channels": v["touches"]["channels"],
         "count_inbound_calls": v["touches"]["inbound_calls"],

@@ -104,3 +104,35 @@ def test_date_formats_are_guessed_from_samples():
     assert guess_format(["03/10/2026 09:15", "25/10/2026 02:30"]) == "%d/%m/%Y %H:%M"
     assert guess_format(["10/25/2026 02:30 PM"]) == "%m/%d/%Y %I:%M %p"
     assert guess_format(["2026-10-03T09:15:00+02:00"]) is None
+
+
+def test_check_says_a_segment_dimension_needs_a_lead_attribute(tmp_path):
+    """A note segmenting by region with no `attributes` for it: `mapping check` says what to write, before a
+    run would stop in dbt. Declared, the same check passes that point. (A subprocess: the dimensions are
+    read once per process, from CADENCE_SCOPING_NOTE.)"""
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "note.yml").write_text("segments: {dimensions: [region, company_size]}\n", encoding="utf-8")
+    _write(tmp_path / "landing" / "crm" / MONTH / "leads.csv", [*HEADER[:7], "Région"],
+           [[*r[:7], "Nord"] for r in ROWS])
+    base = {"csv": {"delimiter": ";", "encoding": "cp1252"}, "files": ["leads.csv"],
+            "columns": dict(zip(["lead_id", "created_at", "lead_timezone", "channel", "company_size",
+                                 "funnel_phase", "rep_id"], HEADER[:7], strict=True)),
+            "timestamps": {"format": "%d/%m/%Y %H:%M", "timezone_column": "lead_timezone"}}
+    env = {**os.environ, "CADENCE_DATA_DIR": str(tmp_path), "CADENCE_SCOPING_NOTE": str(tmp_path / "note.yml"),
+           "CADENCE_SOURCES_CONFIG": str(tmp_path / "sources.yml")}
+    env.pop("CADENCE_LANDING_DIR", None)
+
+    def check(leads: dict) -> subprocess.CompletedProcess:
+        doc = {"sources": {"crm": {"entities": {"leads": leads}}}}
+        (tmp_path / "sources.yml").write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+        return subprocess.run([sys.executable, "-m", "cadence.cli", "mapping", "check", "--month", MONTH],
+                              env=env, capture_output=True, text=True, timeout=120)
+
+    missing = check({**base, "ignore_columns": ["Région"]})
+    assert missing.returncode != 0
+    assert "segment dimension 'region'" in missing.stdout and "leads.attributes: {region:" in missing.stdout
+    declared = check({**base, "attributes": {"region": "Région"}})
+    assert "segment dimension" not in declared.stdout, declared.stdout

@@ -83,7 +83,7 @@ def test_the_version_changes_with_a_definition_and_only_then():
         ({"thresholds": {"ttf_target": 2}}, "thresholds.ttf_target: unknown key"),
         ({"windows": 3}, "windows: unknown key"),
         ({"segment_thresholds": [{"match": {"size": "SMB"}, "min_touches": 3}]},
-         "segment_thresholds[0].match.size: unknown segment column"),
+         "segment_thresholds[0].match.size: is not a segment dimension"),
         ({"segment_thresholds": [{"match": {"company_size": "XL"}, "min_touches": 3}]},
          "segment_thresholds[0].match.company_size: must be one of SMB, Mid, Enterprise"),
         ({"segment_thresholds": [{"match": {"channel": "inbound"}, "cool_down_days": 3}]},

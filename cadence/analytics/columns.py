@@ -9,9 +9,11 @@ every table holds `partition_month` first and `scoping_note_version` last.
 
 from __future__ import annotations
 
+from cadence.segments import CUBE
+
 V, D, B, N, F = "varchar", "double", "bigint", "integer", "boolean"
 
-_DIMS = {"channel": V, "company_size": V, "funnel_phase": V}
+_DIMS = {d: V for d in CUBE}  # the segment dimensions, then funnel_phase
 SEG = {"segment_level": V, "segment_key": V, **_DIMS}  # segments without reps
 KEY = {**SEG, "rep_id": V}  # segments and reps
 GROUP = {"population": V, "x_measure": V, **KEY}  # population, X reading, segment

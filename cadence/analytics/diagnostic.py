@@ -2,7 +2,8 @@
 answer, and marked "needs human input" where it cannot (status: answered | partial | needs_human_input).
 In a month without a single touch (CRM-only extracts) the questions that rest on touches are
 `not_measurable` ("not measurable: no touches"), rather than answered from zeros and empty fits.
-Lists are per channel x company_size segment of the decision population; each answer names its table."""
+Lists are per cell segment (the crossing of the note's dimensions) of the decision population; each answer
+names its table."""
 
 from __future__ import annotations
 
@@ -13,8 +14,9 @@ import pandas as pd
 from cadence.analytics.config import AnalysisConfig
 from cadence.analytics.decision import NO_TOUCHES
 from cadence.analytics.linear import fit_moments
+from cadence.segments import CELL_LEVEL, DIMS
 
-LEVEL = "channel+company_size"
+LEVEL = CELL_LEVEL
 HUMAN = "Needs human input: "
 
 
@@ -29,7 +31,7 @@ def _seg(df: pd.DataFrame, cfg: AnalysisConfig, population: str | None = None) -
 
 
 def _name(row) -> str:
-    return f"{row['channel']}/{row['company_size']}"
+    return "/".join(str(row[d]) for d in DIMS)
 
 
 def _rows(df: pd.DataFrame) -> list[dict]:

@@ -3,7 +3,7 @@
 Leads: X = touches, Y = converted (0/1). A lead is "high X" when its touches are at or above the segment's
 mean X̄, "high Y" when converted (above Ȳ = CR whenever 0 < CR < 1). Q1 high/high, Q2 low X/high Y,
 Q3 low/low, Q4 high X/low Y.
-Reps and accounts: X̄ and CR of the unit's leads against what its mix of channel x company_size segments
+Reps and accounts: X̄ and CR of the unit's leads against what its mix of cell segments
 predicts (the mean X and CR of those segments), so a rep is not judged on the segments it is given:
 dx = X̄ − X̄ expected, dy = CR − CR expected; Q1 dx >= 0 and dy >= 0, Q2 dx < 0 and dy >= 0, Q3 both < 0,
 Q4 dx >= 0 and dy < 0.

@@ -9,8 +9,9 @@ import pandas as pd
 from cadence.analytics.config import AnalysisConfig
 from cadence.analytics.render import md_table, svg_markdown, svg_scatter
 from cadence.analytics.shapes import predict
+from cadence.segments import CELL_LEVEL, DIMS
 
-PLOT_LEVELS = ("all", "channel+company_size")
+PLOT_LEVELS = ("all", CELL_LEVEL)
 
 
 def _main(df: pd.DataFrame, cfg: AnalysisConfig, measure: str | None = None) -> pd.DataFrame:
@@ -41,7 +42,7 @@ def fits_markdown(fits: pd.DataFrame, cfg: AnalysisConfig) -> str:
 
 
 def plots_markdown(bins: pd.DataFrame, shapes: pd.DataFrame, fits: pd.DataFrame, cfg: AnalysisConfig) -> str:
-    """One scatter per segment (all, channel x company_size) on the decision X: CR per touch bin, the
+    """One scatter per segment (all, each cell of the dimensions) on the decision X: CR per touch bin, the
     least-squares line, the chosen curve and the mean lines (quadrants)."""
     f = _main(fits[fits["trim"] == "none"], cfg).set_index("segment_key")
     s = _main(shapes, cfg).set_index("segment_key")
@@ -65,7 +66,7 @@ def plots_markdown(bins: pd.DataFrame, shapes: pd.DataFrame, fits: pd.DataFrame,
 
 
 def lights_markdown(lights: pd.DataFrame) -> str:
-    keep = lights[lights["segment_level"].isin(PLOT_LEVELS + ("channel", "company_size"))]
+    keep = lights[lights["segment_level"].isin(PLOT_LEVELS + DIMS)]
     return md_table(keep.to_dict("records"), ["segment_key", "light", "leads", "r_used", "delta_cr_points", "reason"])
 
 

@@ -1,7 +1,7 @@
 """SQL builders: they reduce `marts.fct_lead_cadence` to sufficient statistics inside DuckDB.
 
 Values travel as named parameters ($month, ...); only identifiers chosen from fixed lists (lead flags,
-X measures) are spliced into the text. Segments follow the marts: channel x company_size x funnel_phase,
+X measures) are spliced into the text. Segments follow the marts: the note's dimensions x funnel_phase,
 each alone and crossed, plus "all" (same segment_level / segment_key spelling as kpi_segments_monthly),
 plus one level per rep (segment_level 'rep_id').
 """
@@ -12,9 +12,11 @@ from itertools import combinations
 
 from cadence.analytics.config import AnalysisConfig
 from cadence.scoping import LEAD_FLAGS, X_MEASURES
+from cadence.segments import CUBE
+from cadence.segments import DIMS as CELL_DIMS
 
 FACT = "marts.fct_lead_cadence"
-DIMS = ("channel", "company_size", "funnel_phase")
+DIMS = CUBE  # the segment dimensions, then funnel_phase (cadence.segments)
 SEGMENT_SETS = [c for k in range(len(DIMS) + 1) for c in combinations(DIMS, k)]
 REP_SET = ("rep_id",)
 KEY_COLUMNS = ["segment_level", "segment_key", *DIMS, "rep_id"]
@@ -130,10 +132,10 @@ group by {grouping_sets(("touches_per_day",), reps=False)}"""
 
 def units_sql(cfg: AnalysisConfig) -> str:
     """Per month of [$first_month, $month], rep and account: leads, mean X, CR, and the mean X and CR
-    expected from the unit's mix of channel x company_size segments (the segment means of its leads)."""
+    expected from the unit's mix of cell segments (the segment means of its leads)."""
     x = _ident(cfg.x_measure, X_MEASURES)
     base = _base(cfg).replace("partition_month = $month", "partition_month between $first_month and $month")
-    seg = "partition by partition_month, channel, company_size"
+    seg = "partition by partition_month, " + ", ".join(CELL_DIMS)
     units = " union all ".join(
         f"""select partition_month, '{u}' as unit_type, {col} as unit_id, count(*) as leads, avg(x) as x_mean,
         avg(y) as cr, avg(x_seg) as x_expected, avg(y_seg) as cr_expected

@@ -22,9 +22,9 @@ from cadence.guardrails.touch_sql import (
     VIOLATION_COUNTS_SQL,
     touch_params,
 )
+from cadence.segments import CUBE
 
-SEGMENT = {"segment_level": "varchar", "segment_key": "varchar", "channel": "varchar",
-           "company_size": "varchar", "funnel_phase": "varchar"}
+SEGMENT = {"segment_level": "varchar", "segment_key": "varchar", **{c: "varchar" for c in CUBE}}
 WEEKLY_RATES_COLUMNS = {
     "partition_month": "varchar", "iso_week": "varchar", "week_start_date": "date", **SEGMENT,
     "rule_id": "varchar", "events": "bigint", "base": "bigint", "base_measure": "varchar", "rate": "double",
@@ -93,7 +93,7 @@ def write_kpi_changes(con: duckdb.DuckDBPyConnection, month: str, config: Guardr
 
 
 def _segment_params(row: dict[str, Any]) -> dict[str, Any]:
-    return {k: row[k] for k in ("channel", "company_size", "funnel_phase")}
+    return {k: row[k] for k in CUBE}
 
 
 def _pairs(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any]) -> list[tuple[str, float]]:

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from cadence.guardrails.rules import RULE_SPECS, GuardrailConfig
+from cadence.segments import DIMS
 
 TOP = 3
 
@@ -53,7 +54,7 @@ qualify row_number() over (partition by rule_id order by events desc, contributo
 order by rule_id, events desc, contributor
 """
 TOUCH_TOP_COLUMNS = {"rep": "violations.rep_id",
-                     "segment": "violations.channel || ' / ' || violations.company_size",
+                     "segment": " || ' / ' || ".join(f"violations.{d}" for d in DIMS),
                      "campaign": "messages.campaign_id"}
 
 

@@ -10,18 +10,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from cadence.guardrails.rates import SEGMENT_FILTER
 from cadence.guardrails.rules import GuardrailConfig
+from cadence.segments import CUBE
 
-KPI_SQL = """
+KPI_SQL = f"""
 with segments as (
 
     select
         partition_month,
         segment_level,
         segment_key,
-        channel,
-        company_size,
-        funnel_phase,
+        {', '.join(CUBE)},
         leads,
         conversions,
         conversion_rate,
@@ -51,7 +51,7 @@ order by current_month.segment_key
 
 #: Reps behind a drop: what each rep delivered this month against its own previous-month level
 #: (missing conversions for CR, missing won amount for AOV), most negative first.
-REP_CONTRIBUTORS_SQL = """
+REP_CONTRIBUTORS_SQL = f"""
 with per_rep as (
 
     select
@@ -64,9 +64,7 @@ with per_rep as (
     from marts.fct_lead_cadence
     where is_in_scope
         and partition_month in ($month, $previous_month)
-        and ($channel = 'all' or channel = $channel)
-        and ($company_size = 'all' or company_size = $company_size)
-        and ($funnel_phase = 'all' or funnel_phase = $funnel_phase)
+{SEGMENT_FILTER.format(prefix="")}
     group by rep_id, partition_month
 
 ),
@@ -114,8 +112,8 @@ def evaluate_kpis(rows: list[dict[str, Any]], config: GuardrailConfig) -> list[d
             change = (value - previous) / previous if value is not None and previous else None
             max_drop = config.threshold(spec.rule_id)
             out.append({
-                **{k: row[k] for k in ("partition_month", "segment_level", "segment_key", "channel",
-                                       "company_size", "funnel_phase", "leads", "previous_leads")},
+                **{k: row[k] for k in ("partition_month", "segment_level", "segment_key", *CUBE, "leads",
+                                       "previous_leads")},
                 "previous_month": previous_month(row["partition_month"]),
                 "rule_id": spec.rule_id,
                 "kpi": kpi,

@@ -14,17 +14,19 @@ from typing import Any
 from scipy.stats import binom
 
 from cadence.guardrails.rules import GuardrailConfig
+from cadence.segments import CUBE
 
-WEEKLY_COUNTS_SQL = """
+#: a segment's filter on a touch or lead relation: every segment column, 'all' matching anything
+SEGMENT_FILTER = "\n".join(f"    and (${c} = 'all' or {{prefix}}{c} = ${c})" for c in CUBE)
+
+WEEKLY_COUNTS_SQL = f"""
 select
     partition_month,
     iso_week,
     week_start_date,
     segment_level,
     segment_key,
-    channel,
-    company_size,
-    funnel_phase,
+    {', '.join(CUBE)},
     emails_sent,
     emails_delivered,
     complaints,
@@ -42,9 +44,9 @@ EVENT_FLAGS = {"complaint_rate": "is_email_complained", "unsubscribe_rate": "is_
 #: Contributors: who sent (rep) and which campaign, for the e-mails of a segment-week with the event.
 CONTRIBUTOR_COLUMNS = {"rep": "touches.rep_id", "campaign": "messages.campaign_id"}
 
-CONTRIBUTORS_SQL = """
+CONTRIBUTORS_SQL = f"""
 select
-    coalesce({column}, '(none)') as contributor,
+    coalesce({{column}}, '(none)') as contributor,
     count(*) as events
 from intermediate.int_touches_unioned as touches
 inner join marts.fct_lead_cadence as leads
@@ -56,11 +58,9 @@ left join intermediate.int_email_messages_pivoted as messages
 where touches.partition_month = $month
     and touches.touch_channel = 'email'
     and leads.is_in_scope
-    and touches.{flag}
+    and touches.{{flag}}
     and cast(date_trunc('week', coalesce(touches.email_delivered_at, touches.touch_at)) as date) = $week_start
-    and ($channel = 'all' or touches.channel = $channel)
-    and ($company_size = 'all' or touches.company_size = $company_size)
-    and ($funnel_phase = 'all' or touches.funnel_phase = $funnel_phase)
+{SEGMENT_FILTER.format(prefix="touches.")}
 group by 1
 order by events desc, contributor
 limit $top
@@ -112,7 +112,7 @@ def evaluate_weekly_rates(rows: list[dict[str, Any]], config: GuardrailConfig) -
             breached = rate is not None and rate > threshold and enough and (alpha >= 1 or p_value < alpha)
             out.append({
                 **{k: row[k] for k in ("partition_month", "iso_week", "week_start_date", "segment_level",
-                                       "segment_key", "channel", "company_size", "funnel_phase")},
+                                       "segment_key", *CUBE)},
                 "rule_id": spec.rule_id,
                 "events": events,
                 "base": base,

@@ -11,8 +11,14 @@ from __future__ import annotations
 from typing import Any
 
 from cadence.guardrails.rules import GuardrailConfig
+from cadence.segments import DIMS
 
-TOUCH_VIOLATIONS_SQL = """
+#: The segment columns a violation carries: the contract's channel / company_size (the Enterprise rule
+#: reads the size), the note's attribute dimensions, funnel_phase.
+SEGMENT_COLUMNS = ("channel", "company_size", *(d for d in DIMS if d not in ("channel", "company_size")),
+                   "funnel_phase")
+
+TOUCH_VIOLATIONS_SQL = f"""
 with touches as (
 
     select
@@ -28,9 +34,7 @@ with touches as (
         touches.is_after_opt_out,
         touches.is_cool_down_breach,
         touches.previous_touch_at,
-        touches.channel,
-        touches.company_size,
-        touches.funnel_phase,
+        {", ".join(f"touches.{c}" for c in SEGMENT_COLUMNS)},
         leads.account_id,
         leads.is_vip,
         leads.is_dispute,
@@ -120,9 +124,7 @@ select
     lead_id,
     rep_id,
     account_id,
-    channel,
-    company_size,
-    funnel_phase,
+    {", ".join(SEGMENT_COLUMNS)},
     is_vip,
     is_dispute,
     cast(observed_value as double) as observed_value,
@@ -132,15 +134,13 @@ from violations
 """
 
 #: One row per lead, rule and month (BI: which leads, how often).
-LEAD_VIOLATIONS_SQL = """
+LEAD_VIOLATIONS_SQL = f"""
 select
     partition_month,
     rule_id,
     lead_id,
     any_value(account_id) as account_id,
-    any_value(channel) as channel,
-    any_value(company_size) as company_size,
-    any_value(funnel_phase) as funnel_phase,
+    {", ".join(f"any_value({c}) as {c}" for c in SEGMENT_COLUMNS)},
     count(*) as violations,
     count(distinct rep_id) as reps,
     min(touch_at) as first_violation_at,
@@ -151,14 +151,12 @@ group by partition_month, rule_id, lead_id
 """
 
 #: One row per month, rule, ISO week, segment and rep (BI: per rep, segment, week).
-VIOLATION_COUNTS_SQL = """
+VIOLATION_COUNTS_SQL = f"""
 select
     partition_month,
     rule_id,
     iso_week,
-    channel,
-    company_size,
-    funnel_phase,
+    {", ".join(SEGMENT_COLUMNS)},
     rep_id,
     count(*) as violations,
     count(distinct lead_id) as leads

@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from cadence.segments import Segments
+
 RUN_FAILURE_STREAM = "run_failure"
 
 
@@ -28,8 +30,7 @@ class Notification:
 
 def _segment(breach: Mapping[str, Any]) -> str:
     key = breach.get("segment_key") or "all"
-    return "all leads" if key == "all" else key.replace("channel=", "").replace("company_size=", "") \
-        .replace("funnel_phase=", "").replace(" | ", " / ")
+    return "all leads" if key == "all" else " / ".join(Segments.parse(key).values())
 
 
 def _top(items: list[Mapping[str, Any]]) -> str:

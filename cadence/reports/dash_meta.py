@@ -28,11 +28,22 @@ GLOSSARY = (
 )
 
 
+def scope_statement(note) -> str:
+    """'segments channel (inbound, outbound, partner, other) x company size (...)' from the note."""
+    seg = note["segments"] if "segments" in note.values else {"dimensions": ["channel", "company_size"], "values": {}}
+    parts = []
+    for d in seg["dimensions"]:
+        vals = {"channel": note["scope"]["channels"], "company_size": note["scope"]["company_sizes"]}.get(
+            d, seg["values"].get(d, "any"))
+        parts.append(f"{d.replace('_', ' ')} ({'every value' if vals == 'any' else ', '.join(vals)})")
+    return " × ".join(parts)
+
+
 def _kpis(data: ReportData) -> list[dict]:
     owner = data.note["owners"]["responsible"]
     scope = (
-        f"in-scope leads of {data.month} ({', '.join(data.note['scope']['channels'])}; "
-        f"{', '.join(data.note['scope']['company_sizes'])}), {data.note['attribution_window_days']}-day window"
+        f"in-scope leads of {data.month} ({scope_statement(data.note)}), "
+        f"{data.note['attribution_window_days']}-day window"
     )
     pop = f"{data.cfg.population} population of the same leads"
     rows = [

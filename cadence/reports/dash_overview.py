@@ -7,7 +7,7 @@ from cadence.reports import fmt, theme, views
 from cadence.reports.gather import DOTS_OVERALL, DOTS_PER_SEGMENT, ReportData
 from cadence.reports.html import Raw, card, esc, section
 from cadence.reports.tiles import Tile, compute_tiles
-from cadence.scoping import CHANNELS, COMPANY_SIZES
+from cadence.segments import ACTIVE
 
 NAV = (
     ("level1", "1 · Strategic", True),
@@ -54,11 +54,17 @@ def _light_matrix(data: ReportData) -> str:
     lights = data.of("lights")
     if lights.empty:
         return '<p class="na">Traffic light: not available.</p>'
-    cells = ['<div class="hd"></div>'] + [f'<div class="hd">{esc(s)}</div>' for s in COMPANY_SIZES]
-    for ch in CHANNELS:
-        cells.append(f'<div class="rh">{esc(ch.capitalize())}</div>')
-        for size in COMPANY_SIZES:
-            key = f"channel={ch} | company_size={size}"
+    # rows: the values of every dimension but the last (crossed); columns: the last dimension's values
+    keys = views.segment_keys(data)
+    parts = [ACTIVE.parse(k) for k in keys]
+    *row_dims, col_dim = ACTIVE.dims
+    columns = list(dict.fromkeys(p[col_dim] for p in parts))
+    row_labels = list(dict.fromkeys(tuple(p[d] for d in row_dims) for p in parts))
+    cells = ['<div class="hd"></div>'] + [f'<div class="hd">{esc(s)}</div>' for s in columns]
+    for labels in row_labels:
+        cells.append(f'<div class="rh">{esc(" · ".join(v[:1].upper() + v[1:] for v in labels) or col_dim)}</div>')
+        for value in columns:
+            key = ACTIVE.key({**dict(zip(row_dims, labels, strict=True)), col_dim: value})
             row = lights[lights["segment_key"] == key]
             if row.empty:
                 cells.append('<div class="cell na">–</div>')
@@ -70,7 +76,8 @@ def _light_matrix(data: ReportData) -> str:
                 f"<b>{esc(r['light'])}</b><br>r {fmt.num(r['r_used'], 2)}<br>"
                 f"{fmt.points(r['delta_cr_points'])}</a>"
             )
-    return f'<div class="lights">{"".join(cells)}</div>'
+    style = f"grid-template-columns:70px repeat({max(len(columns), 1)},minmax(0,1fr))"
+    return f'<div class="lights" style="{style}">{"".join(cells)}</div>'
 
 
 def _guardrail_status(data: ReportData) -> str:

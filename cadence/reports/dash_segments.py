@@ -10,6 +10,7 @@ from cadence.reports.dash_overview import fit_caption, ttf_caption
 from cadence.reports.gather import ReportData
 from cadence.reports.html import Raw, card, dl, esc, light_chip, section, table
 from cadence.scoping import FUNNEL_PHASES
+from cadence.segments import DIMS
 
 CHART_SIZE = (336, 240)
 THRESHOLD_NAMES = {
@@ -109,16 +110,19 @@ def _funnel(data: ReportData) -> str:
         for r in overall.itertuples()
     ]
     chart = charts.funnel_chart(stages, "funnel-all", "Leads reaching each stage", 420)
-    by_channel = f[f["segment_level"] == "channel"].pivot_table(
-        index="channel", columns="funnel_stage", values="conversion_from_previous_stage", aggfunc="first"
+    dim = DIMS[0]  # the first segment dimension (channel by default)
+    by_channel = f[f["segment_level"] == dim].pivot_table(
+        index=dim, columns="funnel_stage", values="conversion_from_previous_stage", aggfunc="first"
     )
     cols = [s for s in ("SQL", "opportunity", "won") if s in by_channel.columns]
-    rows = [{"channel": ch, **{s: by_channel.loc[ch, s] for s in cols}} for ch in by_channel.index]
+    rows = [{dim: ch, **{s: by_channel.loc[ch, s] for s in cols}} for ch in by_channel.index]
     tbl = table(
         rows,
-        [("Channel", lambda r: r["channel"], "")] + [(f"→ {s}", lambda r, s=s: fmt.pct(r[s], 0), "n") for s in cols],
+        [(dim.replace("_", " ").capitalize(), lambda r: r[dim], "")]
+        + [(f"→ {s}", lambda r, s=s: fmt.pct(r[s], 0), "n") for s in cols],
     )
-    return f"{chart}<div class='sub' style='margin:6px 0'>Conversion from the previous stage, by channel</div>{tbl}"
+    by = dim.replace("_", " ")
+    return f"{chart}<div class='sub' style='margin:6px 0'>Conversion from the previous stage, by {by}</div>{tbl}"
 
 
 def _phases(data: ReportData) -> str:
@@ -165,7 +169,7 @@ def level2(data: ReportData, ax: views.Axes) -> Raw:
     outliers = card("Top outliers of the cycle", _outliers(data), "classified: error, exceptional, opportunity, risk")
     stages = f'<div class="row c2">{funnel}{phases}</div><div style="margin-top:12px">{outliers}</div>'
     sub = (
-        "Each row: one channel × company-size segment. Axes are shared across segments; "
+        f"Each row: one {' × '.join(d.replace('_', ' ') for d in DIMS)} segment. Axes are shared across segments; "
         f"touches beyond {ax.x_max:g} (the top 1 %) are not drawn."
     )
     return section("level2", "Segments and stages", segment_cards(data, ax) + stages, "Level 2", sub)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from cadence.reports import fmt, views
 from cadence.reports.dash_segments import threshold_lines
-from cadence.reports.gather import ReportData
+from cadence.reports.gather import SEGMENT_LEVEL, ReportData
 
 DECISIONS = {
     "green": "Roll out widely: make the cadence below the segment's rule",
@@ -23,13 +23,13 @@ def changes(data: ReportData) -> list[str]:
     was = dict(zip(before["segment_key"], before["light"], strict=True)) if len(before) else {}
     for r in lights.to_dict("records") if len(lights) else []:
         if (
-            r["segment_level"] in ("all", "channel+company_size")
+            r["segment_level"] in ("all", SEGMENT_LEVEL)
             and was.get(r["segment_key"], r["light"]) != r["light"]
         ):
             out.append(
                 f"{fmt.segment_label(r['segment_key'])}: light {was[r['segment_key']]} → {r['light']} ({r['reason']})"
             )
-    for r in lights[lights["segment_level"] == "channel+company_size"].to_dict("records") if len(lights) else []:
+    for r in lights[lights["segment_level"] == SEGMENT_LEVEL].to_dict("records") if len(lights) else []:
         lo, hi = r.get("delta_cr_ci_low_points"), r.get("delta_cr_ci_high_points")
         if not (fmt.missing(lo) or fmt.missing(hi)) and (lo > 0 or hi < 0):
             out.append(
@@ -50,7 +50,7 @@ def _slope_lesson(data: ReportData) -> str | None:
     fits = data.of("fits")
     per = (
         fits[
-            (fits["segment_level"] == "channel+company_size")
+            (fits["segment_level"] == SEGMENT_LEVEL)
             & (fits["x_measure"] == data.cfg.x_measure)
             & (fits["trim"] == "none")
         ]
@@ -94,7 +94,7 @@ def _shape_lesson(data: ReportData) -> str | None:
     shapes = data.of("shapes")
     curved = (
         shapes[
-            (shapes["segment_level"] == "channel+company_size") & shapes["shape"].isin(["plateau", "s", "quadratic"])
+            (shapes["segment_level"] == SEGMENT_LEVEL) & shapes["shape"].isin(["plateau", "s", "quadratic"])
         ]
         if len(shapes)
         else shapes

@@ -18,9 +18,10 @@ import pandas as pd
 from cadence.analytics.config import AnalysisConfig, analysis_config
 from cadence.reports import queries
 from cadence.scoping import ScopingNote, parse_scoping_note
+from cadence.segments import CELL_LEVEL, DIMS
 
 #: The segment grain of the per-segment pictures (the analytics' plot level).
-SEGMENT_LEVEL = "channel+company_size"
+SEGMENT_LEVEL = CELL_LEVEL  # the cells of the dashboard: the crossing of the note's dimensions
 #: Dots drawn per segment panel and on the overall panel (statistics always use every lead).
 DOTS_PER_SEGMENT, DOTS_OVERALL = 350, 900
 
@@ -28,7 +29,7 @@ DOTS_PER_SEGMENT, DOTS_OVERALL = 350, 900
 TABLES = {
     "kpis": ("marts.kpi_segments_monthly", ""),
     "reps": ("marts.kpi_reps_monthly", ""),
-    "funnel": ("marts.kpi_funnel_stages_monthly", "segment_level in ('all', 'channel')"),
+    "funnel": ("marts.kpi_funnel_stages_monthly", f"segment_level in ('all', '{DIMS[0]}')"),
     "fits": ("analytics.linear_fits", "population = $population and segment_level <> 'rep_id'"),
     "quadrants": ("analytics.lead_quadrants", "population = $population and x_measure = $x"),
     "bins": ("analytics.touch_curve_bins", "population = $population and x_measure = $x"),

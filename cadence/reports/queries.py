@@ -13,11 +13,13 @@ import pandas as pd
 
 from cadence.analytics.config import AnalysisConfig
 from cadence.scoping import LEAD_FLAGS, X_MEASURES
+from cadence.segments import ACTIVE, DIMS
 
 FACT = "marts.fct_lead_cadence"
 #: TTF below this (hours) is drawn and fitted at it: a log axis needs a floor (6 minutes).
 TTF_FLOOR_HOURS = 0.1
-SEGMENT_KEY = "'channel=' || channel || ' | company_size=' || company_size"
+SEGMENT_KEY = ACTIVE.key_sql()  # a cell's segment key, as in the marts
+CELL = ", ".join(DIMS)  # the segment dimensions (channel, company_size by default)
 
 
 def _ident(name: str, allowed: tuple[str, ...]) -> str:
@@ -32,7 +34,7 @@ def population_sql(cfg: AnalysisConfig) -> str:
     x = _ident(cfg.x_measure, X_MEASURES)
     flags = [_ident(f, LEAD_FLAGS) for f in cfg.exception_flags] if cfg.population == "standard" else []
     exception = " or ".join(f"coalesce({f}, false)" for f in flags) or "false"
-    return f"""select lead_id, channel, company_size, funnel_phase, rep_id, account_id,
+    return f"""select lead_id, {CELL}, funnel_phase, rep_id, account_id,
         {x} as touches, ttf_hours, cast(is_converted as integer) as converted,
         (hash(lead_id || '#u') % 1000003) / 1000003.0 as u,
         (hash(lead_id || '#s') % 1000003) / 1000003.0 as s
@@ -52,11 +54,11 @@ def lead_points(
     about `overall` leads of the month (in_overall). Same leads on every run (hash of the lead id)."""
     sql = f"""with pop as ({population_sql(cfg)}),
     ranked as (
-        select *, row_number() over (partition by channel, company_size order by s, lead_id) as seg_rank,
+        select *, row_number() over (partition by {CELL} order by s, lead_id) as seg_rank,
             count(*) over () as n
         from pop
     )
-    select lead_id, channel, company_size, {SEGMENT_KEY} as segment_key, touches, ttf_hours, converted, u,
+    select lead_id, {CELL}, {SEGMENT_KEY} as segment_key, touches, ttf_hours, converted, u,
         seg_rank <= $per_segment as in_segment, s < $overall / n as in_overall
     from ranked where seg_rank <= $per_segment or s < $overall / n"""
     return con.execute(sql, _params(cfg, month, per_segment=per_segment, overall=float(overall))).df()
@@ -67,13 +69,13 @@ def workbook_points(con: duckdb.DuckDBPyConnection, cfg: AnalysisConfig, month: 
     stratified by channel x company size (proportional allocation, seeded by the lead id)."""
     sql = f"""with pop as ({population_sql(cfg)}),
     ranked as (
-        select *, row_number() over (partition by channel, company_size order by s, lead_id) as seg_rank,
-            count(*) over (partition by channel, company_size) as seg_n, count(*) over () as n
+        select *, row_number() over (partition by {CELL} order by s, lead_id) as seg_rank,
+            count(*) over (partition by {CELL}) as seg_n, count(*) over () as n
         from pop
     )
-    select lead_id, channel, company_size, funnel_phase, rep_id, account_id, touches, ttf_hours, converted
+    select lead_id, {CELL}, funnel_phase, rep_id, account_id, touches, ttf_hours, converted
     from ranked where n <= $cap or seg_rank <= ceil($cap * seg_n / n)
-    order by channel, company_size, lead_id"""
+    order by {CELL}, lead_id"""
     return con.execute(sql, _params(cfg, month, cap=cap)).df()
 
 

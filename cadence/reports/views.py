@@ -12,7 +12,7 @@ from cadence.analytics.shapes import predict
 from cadence.reports import charts, scatter
 from cadence.reports.gather import SEGMENT_LEVEL, ReportData
 from cadence.reports.scatter import Line, Point
-from cadence.scoping import CHANNELS, COMPANY_SIZES
+from cadence.segments import ACTIVE
 
 #: raw table -> (what it is, the touch channel it feeds)
 SOURCE_LABELS = {"crm__opportunities": ("opportunities", None), "voip__calls": ("calls", "call"),
@@ -37,11 +37,12 @@ def sources_statement(data: ReportData) -> str | None:
 
 
 def segment_keys(data: ReportData) -> list[str]:
-    """The month's segments at SEGMENT_LEVEL that have leads, channel then size order."""
+    """The month's cells (segments at SEGMENT_LEVEL) that have leads, in the dimensions' declared value
+    order (channel then size by default); with a dimension of free values, every cell present."""
     kpis = data.of("kpis")
     present = set(kpis.loc[kpis["segment_level"] == SEGMENT_LEVEL, "segment_key"]) if len(kpis) else set()
-    keys = [f"channel={c} | company_size={s}" for c in CHANNELS for s in COMPANY_SIZES]
-    return [k for k in keys if k in present]
+    declared = ACTIVE.declared_cells()
+    return [k for k in declared if k in present] if declared else sorted(present, key=ACTIVE.sort_key)
 
 
 def _one(df: pd.DataFrame, **match) -> dict:
@@ -100,7 +101,7 @@ def no_touches(data: ReportData, seg: Segment) -> bool:
 
 def chart_name(key: str) -> str:
     """'channel=inbound | company_size=SMB' -> 'inbound-SMB' (ids and anchors)."""
-    return key.replace("channel=", "").replace(" | company_size=", "-")
+    return ACTIVE.slug(key)
 
 
 @dataclass(frozen=True)
@@ -194,11 +195,6 @@ def _ttf_target(data: ReportData, seg: Segment) -> float | None:
     return float(data.cfg.ttf_target_hours)
 
 
-def segment_order(key: str) -> tuple[int, int]:
-    """Sort key of a 'channel=… | company_size=…' key: channel order, then size order ('all' first)."""
-    parts = dict(p.strip().split("=", 1) for p in key.split("|") if "=" in p)
-    ch, size = parts.get("channel"), parts.get("company_size")
-    return (
-        CHANNELS.index(ch) + 1 if ch in CHANNELS else 0,
-        COMPANY_SIZES.index(size) + 1 if size in COMPANY_SIZES else 0,
-    )
+def segment_order(key: str) -> tuple:
+    """Sort key of a segment key: each dimension's declared value order ('all' first)."""
+    return ACTIVE.sort_key(key)

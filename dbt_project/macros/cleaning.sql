@@ -407,3 +407,55 @@
     {%- endfor -%}
     {{ return(items) }}
 {%- endmacro %}
+
+{#- A lead attribute used as a segment dimension (scoping note segments.dimensions): trimmed; empty ->
+    'unknown'; with a declared value list (segments.values), matched case-insensitively to the declared
+    spelling and any other value -> 'other'. The lead is always kept (flagged by attribute_flag_items). -#}
+{% macro attribute_value(dim, column=none) -%}
+    {%- set col = column or dim -%}
+    {%- set vals = var('segment_values').get(dim) -%}
+    case
+        when nullif(trim({{ col }}), '') is null then 'unknown'
+        {%- if vals %}
+        {%- for v in vals %}
+        when lower(trim({{ col }})) = '{{ v | lower | replace("'", "''") }}' then '{{ v | replace("'", "''") }}'
+        {%- endfor %}
+        else 'other'
+        {%- else %}
+        else trim({{ col }})
+        {%- endif %}
+    end
+{%- endmacro %}
+
+{#- Flag items of attribute dimensions: empty (segment 'unknown') or outside the declared values ('other'). -#}
+{% macro attribute_flag_items(attributes) -%}
+    {%- set items = [] -%}
+    {%- for a in attributes -%}
+        {%- set vals = var('segment_values').get(a) -%}
+        {%- do items.append({
+            'code': "'missing_segment:" ~ a ~ "'",
+            'when': 'raw_' ~ a ~ ' is null',
+            'detail': "'" ~ a ~ " is empty: the lead is kept, in segment unknown'",
+        }) -%}
+        {%- if vals -%}
+        {%- set quoted = [] -%}
+        {%- for v in vals -%}{%- do quoted.append("'" ~ (v | lower | replace("'", "''")) ~ "'") -%}{%- endfor -%}
+        {%- do items.append({
+            'code': "'unknown_value:" ~ a ~ "'",
+            'when': 'raw_' ~ a ~ ' is not null and lower(raw_' ~ a ~ ') not in (' ~ (quoted | join(', ')) ~ ')',
+            'detail': "'" ~ a ~ " ' || " ~ _quoted('raw_' ~ a) ~ " || ' is not one of the values declared in the scoping note (segments.values." ~ a ~ "): kept as other'",
+        }) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(items) }}
+{%- endmacro %}
+
+{#- Fails the build with what to write when a segment dimension is not a column of the raw leads. -#}
+{% macro check_attribute_columns(attributes) -%}
+    {%- if execute and attributes -%}
+        {%- set present = adapter.get_columns_in_relation(source('raw', 'crm__leads')) | map(attribute='name') | map('lower') | list -%}
+        {%- for a in attributes if a not in present -%}
+            {{ exceptions.raise_compiler_error("segment dimension '" ~ a ~ "' (scoping note segments.dimensions) is not a column of the CRM leads: declare it in config/sources.yml under sources.crm.entities.leads.attributes (e.g. attributes: {" ~ a ~ ": \"<the export's header>\"})") }}
+        {%- endfor -%}
+    {%- endif -%}
+{%- endmacro %}

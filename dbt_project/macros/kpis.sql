@@ -53,11 +53,20 @@
         {{ ratio('emails_complained', 'emails_delivered') }} as complaint_rate
 {%- endmacro %}
 
-{#- The segment design of every segment mart: channel × company_size × funnel_phase, each alone and
-    crossed, plus "all" (8 grouping sets). A column not grouped reads 'all'. -#}
+{#- The segment design of every segment mart: the scoping note's dimensions (var segment_dimensions, default
+    channel × company_size) × funnel_phase, each subset (smaller first, in declaration order) as a grouping
+    set, "all" included. A column not grouped reads 'all'. cadence.scoping.segment_levels lists the same. -#}
 {% macro segment_grouping_sets(always=['partition_month']) -%}
-    {%- set sets = [[], ['channel'], ['company_size'], ['funnel_phase'], ['channel', 'company_size'],
-        ['channel', 'funnel_phase'], ['company_size', 'funnel_phase'], ['channel', 'company_size', 'funnel_phase']] -%}
+    {%- set cols = segment_cube_columns() -%}
+    {%- set n = cols | length -%}
+    {%- set sets = [] -%}
+    {%- for size in range(n + 1) -%}
+        {%- for m in range(2 ** n) -%}
+            {%- set s = [] -%}
+            {%- for i in range(n) if (m // (2 ** i)) % 2 == 1 -%}{%- do s.append(cols[i]) -%}{%- endfor -%}
+            {%- if s | length == size -%}{%- do sets.append(s) -%}{%- endif -%}
+        {%- endfor -%}
+    {%- endfor -%}
     grouping sets (
         {%- for s in sets %}
         ({{ (always + s) | join(', ') }}){% if not loop.last %},{% endif %}
@@ -65,8 +74,13 @@
     )
 {%- endmacro %}
 
+{#- The columns a segment mart groups by: the dimensions, then funnel_phase. -#}
+{% macro segment_cube_columns() -%}
+    {{ return(var('segment_dimensions') + ['funnel_phase']) }}
+{%- endmacro %}
+
 {% macro segment_columns() -%}
-        {%- set cols = ['channel', 'company_size', 'funnel_phase'] %}
+        {%- set cols = segment_cube_columns() %}
         coalesce(nullif(concat_ws('+'
             {%- for c in cols %}, case when grouping({{ c }}) = 0 then '{{ c }}' end{% endfor %}), ''), 'all')
             as segment_level,
@@ -77,3 +91,23 @@
         case when grouping({{ c }}) = 0 then {{ c }} else 'all' end as {{ c }},
         {%- endfor %}
 {%- endmacro %}
+
+{#- `prefix.dim` for every segment dimension and funnel_phase (selects that carry a lead's segment). -#}
+{% macro segment_select(prefix) -%}
+    {%- for c in segment_cube_columns() %}{{ prefix }}.{{ c }}{% if not loop.last %}, {% endif %}{% endfor -%}
+{%- endmacro %}
+
+{#- Generic test: every segment_level is 'all' or a subset of the dimensions + funnel_phase joined by '+'
+    in declaration order (what segment_columns() writes). -#}
+{% test segment_levels(model, column_name) %}
+    {%- set cols = segment_cube_columns() -%}
+    {%- set n = cols | length -%}
+    {%- set levels = ['all'] -%}
+    {%- for m in range(1, 2 ** n) -%}
+        {%- set s = [] -%}
+        {%- for i in range(n) if (m // (2 ** i)) % 2 == 1 -%}{%- do s.append(cols[i]) -%}{%- endfor -%}
+        {%- do levels.append(s | join('+')) -%}
+    {%- endfor %}
+    select {{ column_name }} from {{ model }}
+    where {{ column_name }} not in ({{ sql_list(levels) }})
+{% endtest %}

@@ -31,16 +31,26 @@
     {{ dbt.dateadd('day', var('attribution_window_days') | int, created_at) }}
 {%- endmacro %}
 
-{#- True when the lead's segment is in the note's scope. -#}
-{% macro is_in_audit_scope(channel='channel', company_size='company_size', funnel_phase='funnel_phase') -%}
-    ({{ channel }} in ({{ sql_list(var('audited_channels')) }})
-        and {{ company_size }} in ({{ sql_list(var('audited_company_sizes')) }})
-        and {{ funnel_phase }} in ({{ sql_list(var('audited_funnel_phases')) }}))
+{#- True when the lead's segment is in the note's scope: channel and company_size (when they are segment
+    dimensions) among the audited ones, and funnel_phase. An attribute dimension keeps every value: one
+    outside its declared list is already 'other', an empty one 'unknown' (stg_crm__leads). -#}
+{% macro is_in_audit_scope(prefix='') -%}
+    {%- set p = prefix ~ '.' if prefix else '' -%}
+    ({% if 'channel' in var('segment_dimensions') %}{{ p }}channel in ({{ sql_list(var('audited_channels')) }})
+        and {% endif %}{% if 'company_size' in var('segment_dimensions') %}{{ p }}company_size in ({{ sql_list(var('audited_company_sizes')) }})
+        and {% endif %}{{ p }}funnel_phase in ({{ sql_list(var('audited_funnel_phases')) }}))
+{%- endmacro %}
+
+{#- The segment dimensions that are lead attributes (not the contract's channel / company_size). -#}
+{% macro attribute_dimensions() -%}
+    {%- set out = [] -%}
+    {%- for d in var('segment_dimensions') if d not in ['channel', 'company_size'] -%}{%- do out.append(d) -%}{%- endfor -%}
+    {{ return(out) }}
 {%- endmacro %}
 
 {#-
     A threshold for the lead's segment: the first `segment_thresholds` entry whose `match` fits the
-    lead's channel / company_size / funnel_phase and sets `name`, else the default var `name`.
+    lead's segment dimensions / funnel_phase and sets `name`, else the default var `name`.
 -#}
 {% macro segment_threshold(name) -%}
     {%- set entries = [] -%}

@@ -105,6 +105,9 @@ final as (
         leads.channel,
         leads.company_size,
         leads.funnel_phase,
+        {%- for a in attribute_dimensions() %}
+        leads.{{ a }},
+        {%- endfor %}
         {{ attribution_window_end('leads.created_at') }} as window_end_at,
         unioned.touch_at >= leads.created_at
             and unioned.touch_at < {{ attribution_window_end('leads.created_at') }} as is_in_window,

@@ -30,12 +30,15 @@ joined as (
         leads.company_size,
         leads.funnel_phase,
         leads.team,
+        {%- for a in attribute_dimensions() if a != 'team' %}
+        leads.{{ a }},
+        {%- endfor %}
         leads.rep_id,
         leads.account_id,
         leads.lead_timezone,
         leads.lead_score,
         coalesce(leads.lead_score >= 80, false) as is_hot_lead,
-        {{ is_in_audit_scope('leads.channel', 'leads.company_size', 'leads.funnel_phase') }} as is_in_scope,
+        {{ is_in_audit_scope('leads') }} as is_in_scope,
         leads.created_at,
         conversions.window_end_at,
         {% if var('extracted_at') -%}

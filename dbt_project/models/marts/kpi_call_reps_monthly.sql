@@ -26,7 +26,8 @@ calls_per_rep as (
 
     select
         partition_month,
-        rep_id,
+        -- the caller is optional in the contract: calls without one are counted under 'unassigned'
+        coalesce(rep_id, 'unassigned') as rep_id,
         count(*) as calls_dialled,
         -- an active rep-hour: a UTC clock hour in which the rep dialled at least once
         count(distinct {{ dbt.date_trunc('hour', 'touch_at') }}) as active_rep_hours,
@@ -35,7 +36,7 @@ calls_per_rep as (
         count(*) filter (where call_outcome = 'wrong_number') as calls_wrong_number,
         {{ sum_int('call_duration_seconds') }} as talk_seconds
     from touches
-    group by partition_month, rep_id
+    group by partition_month, coalesce(rep_id, 'unassigned')
 
 ),
 

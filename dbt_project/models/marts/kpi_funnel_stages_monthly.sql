@@ -29,7 +29,7 @@ unpivoted as (
 
     {%- for name, order, condition in stages %}
     select
-        partition_month, segment_level, segment_key, channel, company_size, funnel_phase,
+        partition_month, segment_level, segment_key, {{ segment_cube_columns() | join(', ') }},
         '{{ name }}' as funnel_stage,
         {{ order }} as stage_order,
         reached_{{ order }} as leads_reached,

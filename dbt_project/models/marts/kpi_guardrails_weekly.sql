@@ -53,9 +53,9 @@ final as (
         cast(week_start_at as date) as week_start_date,
         segment_level,
         segment_key,
-        channel,
-        company_size,
-        funnel_phase,
+        {%- for c in segment_cube_columns() %}
+        {{ c }},
+        {%- endfor %}
         emails_sent,
         emails_delivered,
         complaints,

@@ -1,5 +1,12 @@
 {#- One row per raw lead row of the month, kept or excluded (rules: macros/cleaning.sql). -#}
 {%- set timestamps = ['created_at', 'opted_out_at', 'sql_at'] -%}
+{#- Segment dimensions beyond the contract's channel / company_size: lead attributes (sources.yml
+    crm.entities.leads.attributes, or the contract's team), carried to the marts. -#}
+{%- set attributes = attribute_dimensions() -%}
+{%- set required = ['lead_id', 'created_at', 'funnel_phase', 'rep_id']
+    + (['channel'] if 'channel' in var('segment_dimensions') else [])
+    + (['company_size'] if 'company_size' in var('segment_dimensions') else []) -%}
+{{ check_attribute_columns(attributes) }}
 with source as (
 
     {{ source_rows('crm__leads') }}
@@ -19,6 +26,13 @@ typed as (
         {{ coded_value('leads', 'company_size', as_other=true) }} as company_size,
         {{ coded_value('leads', 'funnel_phase', as_other=true) }} as funnel_phase,
         nullif(trim(team), '') as team,
+        {%- for a in attributes if a != 'team' %}
+        {{ attribute_value(a) }} as {{ a }},
+        nullif(trim({{ a }}), '') as raw_{{ a }},
+        {%- endfor %}
+        {%- if 'team' in attributes %}
+        nullif(trim(team), '') as raw_team,
+        {%- endif %}
         nullif(trim(rep_id), '') as rep_id,
         nullif(trim(account_id), '') as account_id,
         {{ pii_hash('company_name') }} as company_name_hash,
@@ -82,7 +96,7 @@ ruled as (
 
     select
         *,
-        {{ row_rules(['lead_id', 'created_at', 'channel', 'company_size', 'funnel_phase', 'rep_id'], timestamps,
+        {{ row_rules(required, timestamps,
             numbers=['lead_score'], integers=['lead_score'], is_leads=true, events=['created_at']) }} as rule_hit
     from resolved
 
@@ -109,7 +123,10 @@ final as (
         channel,
         company_size,
         funnel_phase,
-        team,
+        {% if 'team' in attributes %}{{ attribute_value('raw_team') }}{% else %}team{% endif %} as team,
+        {%- for a in attributes if a != 'team' %}
+        {{ a }},
+        {%- endfor %}
         rep_id,
         account_id,
         company_name_hash,
@@ -123,7 +140,8 @@ final as (
         case when sql_at <= _extracted_at then sql_at end as sql_at,
         {{ any_tz_repaired(timestamps) }} as tz_repaired,
         {{ row_flags(tz_flag_items(timestamps) + later
-            + unknown_segment_flag_items('leads', ['channel', 'company_size', 'funnel_phase'])) }},
+            + unknown_segment_flag_items('leads', ['channel', 'company_size', 'funnel_phase'])
+            + attribute_flag_items(attributes)) }},
         exclusion_reason,
         exclusion_detail,
         exclusion_reason is null as is_kept,
