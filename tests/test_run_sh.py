@@ -67,7 +67,7 @@ def checkout(tmp_path):
     shutil.copy2(REPO_ROOT / "run.sh", root / "run.sh")
     (root / "pyproject.toml").write_text(TINY_PYPROJECT)
     base_env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "UV_PROJECT_ENVIRONMENT")}
-    base_env.update(UV_OFFLINE="1", UV_PYTHON_DOWNLOADS="never", UV_NO_CONFIG="1")
+    base_env.update(UV_OFFLINE="1", UV_PYTHON_DOWNLOADS="never", UV_NO_CONFIG="1", UV_CACHE_DIR=str(tmp_path / "uv"))
     subprocess.run([str(UV), "lock", "--quiet", "--python", BASE_PYTHON], cwd=root, env=base_env, check=True)
     tools = root / ".tools" / "bin"
     tools.mkdir(parents=True)
