@@ -1,7 +1,7 @@
 """How the pipeline calls dbt, kept cheap: one parse, constant vars, the month in a run-context table.
 
 - The manifest is parsed once (about 5 s) and reused until a file of the dbt project or the scoping note
-  changes (`ensure_manifest`).
+  changes, or another dbt command rewrote the partial-parse file (`ensure_manifest`).
 - Every `dbt build` gets the same vars (the scoping note's, `invocation_vars`), so dbt's partial parsing
   stays valid across months. The month being built is written to `main._cadence_run_context` just before
   the build (`write_run_context`) and read by the models' partition macros (macros/partition.sql).
@@ -75,11 +75,21 @@ def _stamp(project_dir: Path) -> Path:
     return project_dir / "target" / "cadence_parse_vars.json"
 
 
+def _stamp_text(project_dir: Path, scoping_note: Path) -> str:
+    """What our last parse left: the note it read and the partial-parse file it wrote (size, mtime). Any
+    other dbt command run in the project with other vars (a `dbt docs generate`, a manual `dbt build`)
+    rewrites that file, and every monthly build, which starts from it, would parse the whole project again."""
+    partial = project_dir / "target" / "partial_parse.msgpack"
+    st = partial.stat() if partial.exists() else None
+    return json.dumps({"scoping_note": str(scoping_note),
+                       "partial_parse": [st.st_size, st.st_mtime_ns] if st else None}, sort_keys=True)
+
+
 def manifest_is_stale(project_dir: Path, scoping_note: Path) -> bool:
     manifest = project_dir / "target" / "manifest.json"
     if not manifest.exists() or not _stamp(project_dir).exists():
         return True
-    if _stamp(project_dir).read_text() != str(scoping_note):
+    if _stamp(project_dir).read_text() != _stamp_text(project_dir, scoping_note):
         return True
     return manifest.stat().st_mtime < _newest_source_mtime(project_dir, scoping_note)
 
@@ -102,5 +112,5 @@ def ensure_manifest(project_dir: Path = cadence_settings.DBT_PROJECT_DIR) -> Pat
             os.chdir(cwd)
         if not result.success:
             raise RuntimeError(f"dbt parse failed in {project_dir}: {result.exception}")
-        _stamp(project_dir).write_text(str(s.scoping_note))
+        _stamp(project_dir).write_text(_stamp_text(project_dir, s.scoping_note))
     return manifest

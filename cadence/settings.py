@@ -86,13 +86,29 @@ def load() -> Settings:
 DAGSTER_YAML = """\
 # Written by cadence (orchestration). Every asset that writes the DuckDB file declares the pool
 # "cadence_duckdb"; DuckDB allows one writer per file, so the pool is limited to one step at a time
+# across all runs (backfills, schedules, UI launches). nux: no newsletter pop-up over the UI's first page.
+concurrency:
+  pools:
+    default_limit: 1
+telemetry:
+  enabled: false
+nux:
+  enabled: false
+"""
+#: dagster.yaml files earlier versions of cadence wrote: replaced by DAGSTER_YAML when found unchanged (one
+#: edited by hand is left alone).
+PREVIOUS_DAGSTER_YAMLS = (
+    """\
+# Written by cadence (orchestration). Every asset that writes the DuckDB file declares the pool
+# "cadence_duckdb"; DuckDB allows one writer per file, so the pool is limited to one step at a time
 # across all runs (backfills, schedules, UI launches).
 concurrency:
   pools:
     default_limit: 1
 telemetry:
   enabled: false
-"""
+""",
+)
 
 
 def apply(settings: Settings | None = None) -> Settings:
@@ -104,8 +120,10 @@ def apply(settings: Settings | None = None) -> Settings:
                    s.dagster_home):
         folder.mkdir(parents=True, exist_ok=True)
     dagster_yaml = s.dagster_home / "dagster.yaml"
-    if not dagster_yaml.exists():
-        dagster_yaml.write_text(DAGSTER_YAML)
+    if not dagster_yaml.exists() or dagster_yaml.read_text() in PREVIOUS_DAGSTER_YAMLS:
+        tmp = dagster_yaml.with_name(f".dagster.yaml.{os.getpid()}.tmp")  # never a half-written file
+        tmp.write_text(DAGSTER_YAML)
+        os.replace(tmp, dagster_yaml)
     return s
 
 

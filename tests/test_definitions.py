@@ -70,3 +70,25 @@ def test_final_schedule_reruns_the_month_whose_windows_have_closed():
 def test_partition_helpers():
     assert month_of("2026-10-01") == "2026-10" and partition_key_of("2026-12") == "2026-12-01"
     assert dbt_vars("2026-12") == {"partition_month": "2026-12", "min_date": "2026-12-01", "max_date": "2027-01-01"}
+
+
+def test_the_instance_yaml_hides_the_newsletter_pop_up(data_dir):
+    """The dagster.yaml cadence writes loads in the installed Dagster (its schema rejects unknown keys) and
+    turns off the UI's first-visit pop-up (nux) and telemetry; one written by an earlier cadence is
+    upgraded, one edited by hand is left alone."""
+    from cadence import settings
+
+    home = data_dir / "dagster_home"
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        assert instance.nux_enabled is False
+        assert instance.telemetry_enabled is False
+        assert instance.get_settings("concurrency") == {"pools": {"default_limit": 1}}
+
+    (home / "dagster.yaml").write_text(settings.PREVIOUS_DAGSTER_YAMLS[0])
+    settings.apply()
+    assert (home / "dagster.yaml").read_text() == settings.DAGSTER_YAML
+
+    edited = settings.PREVIOUS_DAGSTER_YAMLS[0] + "run_queue:\n  max_concurrent_runs: 2\n"
+    (home / "dagster.yaml").write_text(edited)
+    settings.apply()
+    assert (home / "dagster.yaml").read_text() == edited

@@ -55,6 +55,9 @@ def test_webserver_serves_partitioned_graph(data_dir):
         assert all(n["isPartitioned"] for n in nodes)
         assert "2026-10-01" in keys["raw/crm__leads"]["partitionKeys"]
         assert {n["groupName"] for n in nodes} >= {"ingestion", "staging"}
+        # no newsletter pop-up over the graph on a first visit (nux disabled in the dagster.yaml cadence writes)
+        nux = _get(f"http://127.0.0.1:{port}/graphql", {"query": "{ shouldShowNux }"})["data"]["shouldShowNux"]
+        assert nux is False
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=30)
