@@ -135,8 +135,13 @@ def _value_problems(con, ent: Entity, mapping: EntityMapping, rel: str) -> list[
                             f"lower(trim({c})) not in ({lowered}) group by 1 order by n desc, 1 limit 10")
         if unknown:
             pairs = ", ".join(f'"{v}": <{"|".join(allowed)}>' for v, _n in unknown[:5])
-            out.append(Problem("error", rel, col, f"{sum(n for _v, n in unknown):,} rows hold values outside "
-                               f"{'/'.join(allowed)}: " + ", ".join(f"{v!r} ({n:,})" for v, n in unknown[:5]),
+            # a lead's segment value outside the contract is kept as 'other' (flagged); a touch's is excluded
+            segment = ent.name == "leads"
+            out.append(Problem("warning" if segment else "error", rel, col,
+                               f"{sum(n for _v, n in unknown):,} rows hold values outside "
+                               f"{'/'.join(allowed)}: " + ", ".join(f"{v!r} ({n:,})" for v, n in unknown[:5])
+                               + ("; kept as other and flagged unknown_value" if segment else
+                                  "; excluded as unknown_value"),
                                fix=f"values: {{{col}: {{{pairs}}}}}"))
     for col in ent.decimals:
         c = quote_ident(col)
