@@ -513,3 +513,18 @@ def test_vendor_docs_are_generated_from_the_presets():
     assert generated == render_markdown().strip("\n"), "run `python -m cadence.presets` to regenerate docs/vendors.md"
     for preset in (ROOT / "config" / "presets").glob("*.yml"):
         assert f"`preset: {yaml.safe_load(preset.read_text(encoding='utf-8'))['preset']}`" in generated
+
+
+def test_a_series_that_cannot_be_expanded_is_refused_naming_file_uid_and_line(tmp_path):
+    pytest.importorskip("icalendar", reason="the ics preset needs icalendar + recurring-ical-events")
+    pytest.importorskip("recurring_ical_events")
+    landing, cfg = _land(tmp_path, "aircall")
+    ics = landing / "calendar" / MONTH / "rendez-vous-commerciaux-2026-10.ics"
+    ics.write_text(ics.read_text(encoding="utf-8").replace("RRULE:FREQ=WEEKLY;BYDAY=TU;COUNT=4",
+                                                           "RRULE:FREQ=SOMETIMES;BYDAY=TU"), encoding="utf-8")
+    from cadence.ingest import IngestError
+    with duckdb.connect() as con, pytest.raises(IngestError) as err:
+        load_source_month(con, "calendar", MONTH, landing, load_mapping(cfg))
+    assert err.value.file.endswith("rendez-vous-commerciaux-2026-10.ics") and err.value.line == 63
+    assert "UID evt-0003-helene-roux-hebdo@example.com cannot be expanded" in str(err.value)
+    assert "export the calendar with its occurrences expanded" in str(err.value)
