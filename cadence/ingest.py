@@ -26,8 +26,17 @@ from pathlib import Path
 import duckdb
 import yaml
 
-from cadence.contract import EXTRACT_INFO, LINEAGE_COLUMNS, Entity, entities_of
-from cadence.mapping import EntityMapping, column_expressions, quote_ident, quote_literal
+from cadence import ics
+from cadence.contract import EXTRACT_INFO, LINEAGE_COLUMNS, Entity, entities_of, entity
+from cadence.mapping import (
+    EntityMapping,
+    Expr,
+    column_expressions,
+    expr_sql,
+    quote_ident,
+    quote_literal,
+    row_filter_sql,
+)
 from cadence.segments import DIMS
 
 
@@ -47,6 +56,8 @@ class FileLoad:
     rows: int
     rejected: int
     previous_sha256: str | None = None  # the same file's hash at the month's previous load (None: new file)
+    skipped: int = 0        # rows of the file that are not this entity's (rows.keep / rows.skip, .ics window)
+    footer: int = 0         # lines of a report footer (csv.footer)
 
     @property
     def replaced(self) -> bool:
@@ -79,6 +90,9 @@ create table if not exists raw._loads (
 );
 alter table raw._loads add column if not exists exported_at timestamp;
 alter table raw._loads add column if not exists zone_rule varchar;
+alter table raw._loads add column if not exists rows_skipped bigint;
+alter table raw._loads add column if not exists footer_lines bigint;
+alter table raw._loads add column if not exists skipped_detail varchar;
 create table if not exists raw._provided (
     _partition_month varchar, source varchar, entity varchar, is_provided boolean, files integer,
     rows_loaded bigint, detail varchar, _run_id varchar, _loaded_at timestamp
@@ -132,6 +146,46 @@ def find_files(month_dir: Path, patterns: tuple[str, ...]) -> list[Path]:
             if path.is_file():
                 found[path] = None
     return list(found)
+
+
+def month_folder(landing: Path, ent: Entity, mapping: EntityMapping, month: str) -> Path:
+    """Where an entity's files of a month are: landing/<source>/<month>/, or the folder the mapping names
+    (`folder: crm`: one export folder for a vendor's reports)."""
+    return Path(landing) / (mapping.folder or ent.source) / month
+
+
+def peek_header(path: Path, mapping: EntityMapping) -> list[str]:
+    """A file's column names, read leniently (to choose files by `header_has`, not to load them)."""
+    suffix = path.suffix.lower()
+    if suffix == ".ics":
+        return list(ics.COLUMNS)
+    if suffix == ".parquet":
+        with duckdb.connect() as con:
+            try:
+                return [r[0] for r in con.execute(f"select name from parquet_schema({quote_literal(str(path))}) "
+                                                  "where num_children is null").fetchall()]
+            except duckdb.Error:
+                return []
+    with open(path, "rb") as fh:
+        head = fh.read(1 << 16)
+    text = head.decode(mapping.encoding, errors="replace").lstrip("\ufeff")
+    first = text.splitlines()[0] if text else ""
+    return [h.strip() for h in next(csv.reader(io.StringIO(first), delimiter=mapping.delimiter,
+                                               quotechar=mapping.quote), [])]
+
+
+def select_files(landing: Path, ent: Entity, mapping: EntityMapping, month: str) -> tuple[list[Path], str]:
+    """The month's files of an entity (globs, then `header_has`), and what was looked for (for messages)."""
+    folder = month_folder(landing, ent, mapping, month)
+    files = find_files(folder, mapping.files)
+    looked = f"{list(mapping.files)} in {mapping.folder or ent.source}/{month}/"
+    if not mapping.header_has:
+        return files, looked
+    looked += f" whose header has {list(mapping.header_has)}"
+    chosen = [p for p in files if set(mapping.header_has) <= set(peek_header(p, mapping))]
+    if files and not chosen:
+        looked += f" (seen: {', '.join(p.name for p in files[:5])}{', ...' if len(files) > 5 else ''}; none has them)"
+    return chosen, looked
 
 
 def to_utf8(path: Path, encoding: str, workdir: Path) -> Path:
@@ -191,7 +245,8 @@ def required_columns(entity: Entity) -> tuple[str, ...]:
 
 def column_problems(header: list[str], entity: Entity, mapping: EntityMapping) -> list[tuple[str, str]]:
     """Every (column, problem) of a file's header against the entity's mapping: repeated, missing (a
-    mandatory column, or one the mapping names explicitly) and unknown columns."""
+    mandatory column, one the mapping names explicitly, or one an expression or filter reads) and unknown
+    columns."""
     problems: list[tuple[str, str]] = []
     seen: set[str] = set()
     for name in header:
@@ -202,12 +257,17 @@ def column_problems(header: list[str], entity: Entity, mapping: EntityMapping) -
     required = required_columns(entity)
     for export_name, canonical in expected.items():
         # an optional column the export lacks needs no mapping line: it loads as NULL; a mandatory one, or
-        # one the mapping names explicitly, must be there
-        if export_name not in seen and (canonical in required or canonical in mapping.columns):
+        # one the mapping names explicitly (not through a preset), must be there
+        explicit = canonical in mapping.columns and export_name not in mapping.optional_headers
+        if export_name not in seen and (canonical in required or explicit):
             hint = "" if export_name == canonical else f" (mapped from canonical {canonical!r})"
             problems.append((export_name, f"missing column{hint}; the header has {header}"))
+    used = mapping.expression_headers()
+    for export_name, purpose in used.items():
+        if export_name not in seen and export_name not in expected:
+            problems.append((export_name, f"missing column (read by {purpose}); the header has {header}"))
     for name in dict.fromkeys(header):
-        if name not in expected and name not in mapping.ignore_columns:
+        if name not in expected and name not in used and name not in mapping.ignore_columns:
             problems.append((name, "unknown column: map it in config/sources.yml (columns) or list it in "
                                    "ignore_columns"))
     return problems
@@ -248,20 +308,28 @@ def _reader_sql(path: Path, header: list[str], mapping: EntityMapping, fmt: str)
             f"store_rejects=true, rejects_table='__rejects', rejects_scan='__rejects_scan')")
 
 
-def load_file(con, path: Path, rel: str, entity: Entity, mapping: EntityMapping, month: str,
-              run_id: str, loaded_at: datetime, workdir: Path, exported_at: datetime | None = None) -> FileLoad:
-    """Load one file into raw.<table> (inside the caller's transaction), with its load log and rejects.
-    Raises IngestError naming the file and the line or column. `cadence mapping check` runs it too, on an
-    in-memory database, so what the check accepts is what a run loads."""
-    fmt = "parquet" if path.suffix.lower() == ".parquet" else "csv"
-    entity = mapping.extend(entity)  # with the leads' declared attributes (segment dimensions)
-    for extra in mapping.attributes:
-        con.execute(f"alter table raw.{quote_ident(entity.table)} add column if not exists {quote_ident(extra)} "
-                    "varchar")
-    scan = scan_file(path)
-    digest = scan.sha256
+@dataclass
+class Export:
+    """One file opened as a relation of text columns named by its header."""
+
+    fmt: str                 # csv | parquet | ics
+    sha256: str
+    scan: FileScan | None
+    readable: Path           # the UTF-8 CSV actually read (a transcoded copy, or the file)
+    header: list[str]
+    source: str              # SQL relation with the header's columns (all VARCHAR)
+    row_expr: str            # SQL of the row's 1-based number in the file
+    skipped: int = 0         # rows left out before the mapping (.ics: events outside the window)
+    skipped_detail: str = ""
+
+
+def open_export(con, path: Path, mapping: EntityMapping, month: str, workdir: Path) -> Export:
+    """Open a CSV, Parquet or iCalendar file as a relation; raises IngestError naming the file."""
+    suffix = path.suffix.lower()
+    fmt = "parquet" if suffix == ".parquet" else "ics" if suffix == ".ics" else "csv"
     if path.stat().st_size == 0:
         raise IngestError(path, "the file is empty (0 bytes)")
+    scan = scan_file(path)
     if fmt == "csv" and scan.nul_line is not None:
         raise IngestError(path, "NUL bytes: a binary file, or UTF-16 read as UTF-8? (declare the file's "
                           "encoding in config/sources.yml: csv.encoding)", line=scan.nul_line)
@@ -272,33 +340,72 @@ def load_file(con, path: Path, rel: str, entity: Entity, mapping: EntityMapping,
             ).fetchall()]
         except duckdb.Error as exc:
             raise IngestError(path, f"not a readable Parquet file: {exc}") from None
-        check_columns(path, header, entity, mapping)
-        readable = path
-    else:
-        readable = to_utf8(path, mapping.encoding, workdir)
-        header = read_header(readable, mapping)
-        check_columns(path, header, entity, mapping)
-    exprs = column_expressions(entity, mapping, header)
-    if fmt == "parquet":  # typed Parquet columns become text first, like CSV
+        # typed Parquet columns become text first, like CSV
         cast = ", ".join(f"{_parquet_text(quote_ident(h), t)} as {quote_ident(h)}"
                          for h, t in _parquet_types(con, path).items())
-        source = f"(select {cast}, __row from {_reader_sql(readable, header, mapping, fmt)})"
-        row_expr = "__row"
-    else:
-        source = _reader_sql(readable, header, mapping, fmt)
-        row_expr = "row_number() over ()"
+        return Export(fmt, scan.sha256, scan, path, header,
+                      f"(select {cast}, __row from {_reader_sql(path, header, mapping, fmt)})", "__row")
+    if fmt == "ics":
+        return _open_ics(con, path, scan, month)
+    readable = to_utf8(path, mapping.encoding, workdir)
+    header = read_header(readable, mapping)
+    return Export(fmt, scan.sha256, scan, readable, header, _reader_sql(readable, header, mapping, fmt),
+                  "row_number() over ()")
+
+
+def _open_ics(con, path: Path, scan: FileScan, month: str) -> Export:
+    """An .ics file as a table (cadence.ics), bulk-inserted into a temp table; rows keep their VEVENT line."""
+    try:
+        table = ics.read_ics(path, month)
+    except ics.IcsError as exc:
+        raise IngestError(path, str(exc), line=exc.line) from None
+    name = "__ics_" + hashlib.md5(str(path).encode()).hexdigest()[:12]
+    cols = ", ".join(f"{quote_ident(c)} varchar" for c in ics.COLUMNS)
+    con.execute(f"create or replace temp table {name} ({cols}, __row bigint)")
+    if table.rows:
+        import pandas as pd
+
+        frame = pd.DataFrame(table.rows, columns=list(ics.COLUMNS))
+        frame["__row"] = table.lines
+        con.register("__ics_frame", frame)
+        con.execute(f"insert into {name} select * from __ics_frame")
+        con.unregister("__ics_frame")
+    start, stop = table.window
+    detail = (f"{table.outside} of {table.events} events have no occurrence from {start} to {stop} (the "
+              "expansion window)") if table.outside else ""
+    return Export("ics", scan.sha256, scan, path, list(ics.COLUMNS), name, "__row", table.outside, detail)
+
+
+def load_file(con, path: Path, rel: str, entity: Entity, mapping: EntityMapping, month: str,
+              run_id: str, loaded_at: datetime, workdir: Path, exported_at: datetime | None = None,
+              leads: LeadIndex | None = None) -> FileLoad:
+    """Load one file into raw.<table> (inside the caller's transaction), with its load log and rejects.
+    Raises IngestError naming the file and the line or column. `cadence mapping check` runs it too, on an
+    in-memory database, so what the check accepts is what a run loads. ``leads`` finds the month's leads
+    when the mapping looks lead_id up (lead_by)."""
+    entity = mapping.extend(entity)  # with the leads' declared attributes (segment dimensions)
+    for extra in mapping.attributes:
+        con.execute(f"alter table raw.{quote_ident(entity.table)} add column if not exists {quote_ident(extra)} "
+                    "varchar")
+    export = open_export(con, path, mapping, month, workdir)
+    fmt, header, scan, readable, digest = export.fmt, export.header, export.scan, export.readable, export.sha256
+    check_columns(path, header, entity, mapping)
+    exprs = column_expressions(entity, mapping, header)
+    lookup = mapping.lookup
+    key_sql = expr_sql(lookup.items[0], mapping) if lookup is not None else "cast(null as varchar)"
     staged = f"__stage_{entity.table}"
     # newlines inside quoted fields, over every column of the export (ignored ones too): line accounting
     newlines = " + ".join(f"coalesce(length({quote_ident(h)}) - length(replace({quote_ident(h)}, chr(10), '')), 0)"
                           for h in header) if fmt == "csv" else "0"
     try:
         con.execute(f"create or replace temp table {quote_ident(staged)} as "
-                    f"select {', '.join(exprs)}, {row_expr} as __k, {newlines} as __nl from {source}")
+                    f"select {', '.join(exprs)}, {export.row_expr} as __k, {newlines} as __nl, "
+                    f"{row_filter_sql(mapping)} as __keep, {key_sql} as __lk from {export.source}")
     except duckdb.Error as exc:
         msg = str(exc).split("\n\n")[0].replace("Invalid Input Error: ", "")
         raise IngestError(path, f"could not be read: {msg}") from None
     rows = con.execute(f"select count(*) from {quote_ident(staged)}").fetchone()[0]
-    rejected = 0
+    rejected = footer = 0
     if fmt == "csv":
         rejects = con.execute(
             # DuckDB logs one reject per missing field of a short line: keep one per line.
@@ -314,6 +421,13 @@ def load_file(con, path: Path, rel: str, entity: Entity, mapping: EntityMapping,
             blank = _blank_lines(con, staged, readable, mapping, scan, rows, len(rejects), path)
             rejects = sorted(rejects + [(line, None, "BLANK LINE", "an empty line: no field, skipped", "")
                                         for line in blank])
+        if mapping.footer and rejects:
+            # a report footer: the block of short or blank lines that ends the file (csv.footer)
+            last = scan.lines
+            while rejects and rejects[-1][0] == last:
+                rejects.pop()
+                footer += 1
+                last -= 1
         rejected = len(rejects)
         if rejected and rows == 0:
             raise IngestError(path, f"no line could be parsed; first error: {rejects[0][3]}",
@@ -321,7 +435,8 @@ def load_file(con, path: Path, rel: str, entity: Entity, mapping: EntityMapping,
         if rejected > max(1, mapping.max_reject_rate * (rows + rejected)):
             line, _c, _t, emsg, _r = rejects[0]
             raise IngestError(path, f"{rejected} of {rows + rejected} lines are malformed (more than "
-                              f"max_reject_rate={mapping.max_reject_rate:.1%}); first: {emsg}", line=line)
+                              f"max_reject_rate={mapping.max_reject_rate:.1%}); first: {emsg}"
+                              + ("" if mapping.footer else " (a report footer? csv: {footer: true})"), line=line)
         if rejects:
             con.executemany(
                 "insert into raw._load_rejects values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -333,20 +448,119 @@ def load_file(con, path: Path, rel: str, entity: Entity, mapping: EntityMapping,
                         f"line from (values {', '.join(f'({r[0]})' for r in rejects)}) t(line)")
             con.execute(f"update {quote_ident(staged)} set __k = __k + (select count(*) from __rej_rows "
                         f"where __rej_rows.line - __rej_rows.j - 1 < {quote_ident(staged)}.__k)")
-    if rows == 0 and not entity.optional:
-        raise IngestError(path, "the file has a header but no data rows")
+    kept = con.execute(f"select count(*) from {quote_ident(staged)} where __keep").fetchone()[0]
+    if kept == 0 and not entity.optional:
+        raise IngestError(path, "the file has a header but no data rows" if rows == 0 else
+                          f"none of its {rows} rows is kept by the mapping's rows.keep / rows.skip")
+    if lookup is not None:
+        if leads is None:
+            raise IngestError(path, "lead_id is found by lead_by, which needs the month's leads files")
+        leads.resolve(con, staged, lookup, mapping, path)
+    skipped = rows - kept + export.skipped
+    details = [d for d in (export.skipped_detail,
+                           f"{rows - kept} of {rows} rows left out by rows.keep / rows.skip" if rows - kept else "")
+               if d]
     cols = ", ".join(quote_ident(c) for c in entity.columns)
     con.execute(
         f"insert into raw.{quote_ident(entity.table)} ({cols}, {', '.join(LINEAGE_COLUMNS)}) "
-        f"select {cols}, ?, ?, __k, ?, ?, ? from {quote_ident(staged)}",
+        f"select {cols}, ?, ?, __k, ?, ?, ? from {quote_ident(staged)} where __keep",
         [month, rel, digest, loaded_at, run_id],
     )
     con.execute(f"drop table {quote_ident(staged)}")
     con.execute("insert into raw._loads (_partition_month, source, entity, _source_file, _file_hash, rows_loaded, "
-                "rows_rejected, _run_id, _loaded_at, exported_at, zone_rule) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [month, entity.source, entity.name, rel, digest, rows, rejected, run_id, loaded_at, exported_at,
-                 mapping.zone_rule])
-    return FileLoad(rel, digest, rows, rejected)
+                "rows_rejected, _run_id, _loaded_at, exported_at, zone_rule, rows_skipped, footer_lines, "
+                "skipped_detail) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [month, entity.source, entity.name, rel, digest, kept, rejected, run_id, loaded_at, exported_at,
+                 mapping.zone_rule, skipped, footer, "; ".join(details) or None])
+    return FileLoad(rel, digest, kept, rejected, skipped=skipped, footer=footer)
+
+
+class LeadIndex:
+    """The month's leads, read from the leads files with their mapping, to find a touch's lead by e-mail,
+    phone or another column (`lead_id: {lead_by: {email: "Recipient"}}`). Read from the files, not from the
+    warehouse, so a source's load does not depend on the order sources are loaded in."""
+
+    def __init__(self, landing: Path, month: str, mappings: dict[tuple[str, str], EntityMapping], workdir: Path):
+        self.landing, self.month, self.mappings, self.workdir = Path(landing), month, mappings, Path(workdir)
+        self.tables: dict[tuple[str, int | None], str] = {}
+
+    @staticmethod
+    def compare(key: str) -> str:
+        return "email" if key == "email" else "phone" if key == "phone" else "exact"
+
+    @staticmethod
+    def normalise(text: str, compare: str, last_digits: int | None) -> str:
+        if compare == "email":
+            return f"nullif(lower(trim({text})), '')"
+        if compare == "phone":
+            digits = f"regexp_replace(regexp_replace({text}, '[^0-9]', '', 'g'), '^00', '')"
+            return f"nullif({f'right({digits}, {last_digits})' if last_digits else digits}, '')"
+        return f"nullif(trim({text}), '')"
+
+    def table(self, con, key: str, last_digits: int | None, user: Path) -> str:
+        """A temp table (key, lead_id) of the month's leads; built once per key."""
+        if (key, last_digits) in self.tables:
+            return self.tables[(key, last_digits)]
+        ent, mapping = entity("crm", "leads"), self.mappings[("crm", "leads")]
+        files, looked = select_files(self.landing, ent, mapping, self.month)
+        if not files:
+            raise IngestError(user, f"lead_id is found by lead_by {key}, but there is no leads file for "
+                              f"{self.month} (looked for {looked})")
+        name = f"__leads_by_{len(self.tables)}"
+        con.execute(f"create or replace temp table {name} (key varchar, lead_id varchar)")
+        compare = self.compare(key)
+        for path in files:
+            export = open_export(con, path, mapping, self.month, self.workdir)
+            exprs = dict(zip(ent.columns, column_expressions(ent, mapping, export.header), strict=True))
+            if key in ent.columns:
+                key_text = exprs[key].rsplit(" as ", 1)[0]
+            elif key in export.header:
+                key_text = f"nullif(trim({quote_ident(key)}), '')"
+            else:
+                raise IngestError(user, f"lead_by {key!r} is neither a canonical lead column nor a column of the "
+                                  f"leads export {path.name} (its header: {export.header})")
+            lead_text = exprs["lead_id"].rsplit(" as ", 1)[0]
+            try:
+                con.execute(f"insert into {name} select distinct {self.normalise('k', compare, last_digits)}, l "
+                            f"from (select {key_text} as k, {lead_text} as l from {export.source} "
+                            f"where {row_filter_sql(mapping)}) where l is not null")
+            except duckdb.Error as exc:
+                raise IngestError(path, f"could not be read for the lead lookup: {str(exc).splitlines()[0]}") \
+                    from None
+            con.execute("delete from __rejects; delete from __rejects_scan") if export.fmt == "csv" else None
+        con.execute(f"delete from {name} where key is null")
+        self.tables[(key, last_digits)] = name
+        return name
+
+    def resolve(self, con, staged: str, lookup: Expr, mapping: EntityMapping, path: Path) -> None:
+        """Set lead_id of the staged rows from their lookup value (__lk): the lead whose key equals it (the
+        first listed value that matches, with `split`). No match: the value itself for a plain id, a note for
+        an e-mail or phone (no personal data in lead_id); several leads: a note. Staging then excludes those
+        rows as unknown_lead, with their file and line."""
+        key, source = lookup.lead_key or "", lookup.items[0]
+        table = self.table(con, key, lookup.last_digits, path)
+        compare = self.compare(key)
+        listed = f"string_split(__lk, {quote_literal(lookup.split)})" if lookup.split else "[__lk]"
+        norm = self.normalise("p.v", compare, lookup.last_digits)
+        what = source.column if source.kind == "column" else "lead_by value"
+        stg = quote_ident(staged)
+        con.execute(f"""
+            create or replace temp table __lead_hits as
+            with parts as (
+                select __k, unnest({listed}) as v, generate_subscripts({listed}, 1) as pos
+                from {stg} where __keep and __lk is not null
+            ), hits as (
+                select p.__k, p.pos, count(distinct l.lead_id) as n, min(l.lead_id) as lead_id
+                from parts p join {table} l on l.key = {norm}
+                group by p.__k, p.pos
+            )
+            select __k, arg_min(n, pos) as n, arg_min(lead_id, pos) as lead_id from hits group by __k""")
+        several = f"'(' || h.n || ' leads of the month have this {what.replace(chr(39), chr(39) * 2)})'"
+        con.execute(f"update {stg} set lead_id = case when h.n = 1 then h.lead_id else {several} end "
+                    f"from __lead_hits h where {stg}.__k = h.__k")
+        unmatched = ("__lk" if compare == "exact" else
+                     quote_literal(f"(no lead of the month has this {what})"))
+        con.execute(f"update {stg} set lead_id = {unmatched} where __keep and __lk is not null and lead_id is null")
 
 
 def _blank_lines(con, staged: str, readable: Path, mapping: EntityMapping, scan: FileScan, rows: int,
@@ -397,22 +611,23 @@ def load_source_month(con: duckdb.DuckDBPyConnection, source: str, month: str, l
                       mappings: dict[tuple[str, str], EntityMapping], run_id: str = "manual",
                       ) -> list[EntityLoad]:
     """Replace month ``month`` of every raw table of ``source`` with the files under
-    ``landing_dir/<source>/<month>/``, atomically. Raises IngestError; nothing is changed then."""
+    ``landing_dir/<source>/<month>/`` (or the folder an entity's mapping names), atomically. Raises
+    IngestError; nothing is changed then."""
     ensure_raw_tables(con)
-    month_dir = landing_dir / source / month
     loaded_at = datetime.now(UTC).replace(tzinfo=None)
-    exported_at = read_export_time(month_dir)
     results: list[EntityLoad] = []
     con.execute("begin transaction")
     try:
         with tempfile.TemporaryDirectory(prefix="cadence-ingest-") as tmp:
+            leads = LeadIndex(landing_dir, month, mappings, Path(tmp))
             for ent in entities_of(source):
                 mapping = mappings[(ent.source, ent.name)]
                 started = time.perf_counter()
-                files = find_files(month_dir, mapping.files)
+                folder = month_folder(landing_dir, ent, mapping, month)
+                exported_at = read_export_time(folder)
+                files, looked = select_files(landing_dir, ent, mapping, month)
                 if not files and not ent.optional:
-                    raise IngestError(month_dir, f"no {source}/{ent.name} file for month {month} "
-                                      f"(looked for {list(mapping.files)})")
+                    raise IngestError(folder, f"no {source}/{ent.name} file for month {month} (looked for {looked})")
                 previous = dict(con.execute(
                     "select _source_file, _file_hash from raw._loads where _partition_month = ? and source = ? "
                     "and entity = ?", [month, ent.source, ent.name]).fetchall())
@@ -424,13 +639,13 @@ def load_source_month(con: duckdb.DuckDBPyConnection, source: str, month: str, l
                 for path in files:
                     rel = str(path.relative_to(landing_dir))
                     f = load_file(con, path, rel, ent, mapping, month, run_id, loaded_at, Path(tmp),
-                                   exported_at)
+                                  exported_at, leads)
                     f.previous_sha256 = previous.get(rel)
                     load.files.append(f)
                     load.rows += f.rows
                     load.rejected += f.rejected
                 detail = (f"{len(files)} file(s), {load.rows:,} rows" if files else
-                          f"not provided for {month}: no file matching {list(mapping.files)} in {source}/{month}/")
+                          f"not provided for {month}: no file matching {looked}")
                 con.execute("insert into raw._provided values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                             [month, ent.source, ent.name, bool(files), len(files), load.rows, detail, run_id,
                              loaded_at])

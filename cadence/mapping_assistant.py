@@ -26,12 +26,13 @@ import yaml
 from cadence.contract import ENTITIES, Entity, entity
 from cadence.ingest import (
     IngestError,
+    LeadIndex,
     column_problems,
     ensure_raw_tables,
-    find_files,
     load_file,
     read_header,
     required_columns,
+    select_files,
     to_utf8,
 )
 from cadence.mapping import EntityMapping, quote_ident
@@ -136,8 +137,13 @@ def _value_problems(con, ent: Entity, mapping: EntityMapping, rel: str) -> list[
                             f"lower(trim({c})) not in ({lowered}) group by 1 order by n desc, 1 limit 10")
         if unknown:
             pairs = ", ".join(f'"{v}": <{"|".join(allowed)}>' for v, _n in unknown[:5])
-            out.append(Problem("error", rel, col, f"{sum(n for _v, n in unknown):,} rows hold values outside "
-                               f"{'/'.join(allowed)}: " + ", ".join(f"{v!r} ({n:,})" for v, n in unknown[:5]),
+            # a lead's segment value outside the contract is kept as 'other' (flagged); a touch's is excluded
+            segment = ent.name == "leads"
+            out.append(Problem("warning" if segment else "error", rel, col,
+                               f"{sum(n for _v, n in unknown):,} rows hold values outside "
+                               f"{'/'.join(allowed)}: " + ", ".join(f"{v!r} ({n:,})" for v, n in unknown[:5])
+                               + ("; kept as other and flagged unknown_value" if segment else
+                                  "; excluded as unknown_value"),
                                fix=f"values: {{{col}: {{{pairs}}}}}"))
     for col in ent.decimals:
         c = quote_ident(col)
@@ -172,29 +178,29 @@ def check_month(landing: Path, month: str, mappings: dict[tuple[str, str], Entit
     ensure_raw_tables(con)
     loaded_at = datetime.now(UTC).replace(tzinfo=None)
     with tempfile.TemporaryDirectory(prefix="cadence-check-") as tmp:
+        leads = LeadIndex(landing, month, mappings, Path(tmp))
         for ent in ENTITIES:
             mapping = mappings[(ent.source, ent.name)]
-            folder = landing / ent.source / month
-            files = find_files(folder, mapping.files)
+            files, looked = select_files(landing, ent, mapping, month)
             if not files:
                 problems.append(Problem("note" if ent.optional else "error", f"{ent.source}/{month}", None,
-                                        f"no {ent.name} file (looked for {list(mapping.files)})"
+                                        f"no {ent.name} file (looked for {looked})"
                                         + (": recorded as not provided" if ent.optional else ": the month cannot run"),
                                         fix=None if ent.optional else f"files: [\"<your {ent.name} file>*.csv\"]"))
                 continue
             for path in files:
                 rel = str(path.relative_to(landing))
                 try:
-                    if path.suffix.lower() != ".parquet":
+                    if path.suffix.lower() not in (".parquet", ".ics"):
                         readable = to_utf8(path, mapping.encoding, Path(tmp))
                         header = read_header(readable, mapping)
-                        issues = column_problems(header, ent, mapping)
+                        issues = column_problems(header, mapping.extend(ent), mapping)
                         for column, message in issues:
                             problems.append(Problem("error", rel, column, message, fix=_column_fix(
                                 column, message, ent, header)))
                         if issues:
                             continue
-                    load_file(con, path, rel, ent, mapping, month, "check", loaded_at, Path(tmp))
+                    load_file(con, path, rel, ent, mapping, month, "check", loaded_at, Path(tmp), leads=leads)
                 except IngestError as exc:
                     fix = _encoding_fix(path) if "not valid" in str(exc) else None
                     problems.append(Problem("error", rel, exc.column, str(exc).split(": ", 1)[-1], fix=fix))

@@ -12,17 +12,19 @@ from cadence.settings import DBT_PROJECT_DIR
 
 
 def dbt_build(database: Path, month: str, select: str = "staging cleaning", workdir: Path | None = None,
-              dbt_vars: dict | None = None) -> None:
-    """`dbt build` of the selected models for ``month`` into ``database`` (a subprocess: dbt's connection
-    must be gone before the test reads the file). Its target folder is private to the test."""
+              dbt_vars: dict | None = None, command: str = "build") -> None:
+    """`dbt build` (or ``command``: `run` skips dbt's data tests) of the selected models for ``month`` into
+    ``database`` (a subprocess: dbt's connection must be gone before the test reads the file). Its target
+    folder is private to the test."""
     workdir = workdir or database.parent
     env = {**os.environ, "CADENCE_DUCKDB_PATH": str(database), "DBT_LOG_PATH": str(workdir / "dbt_logs")}
     dbt = str(Path(sys.executable).with_name("dbt"))
     variables = json.dumps({"partition_month": month, **(dbt_vars or {})})
-    cmd = [dbt, "build", "--select", *select.split(), "--vars", variables,
+    cmd = [dbt, command, "--select", *select.split(), "--vars", variables,
            "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
-           "--target-path", str(workdir / "dbt_target"), "--indirect-selection", "cautious", "--quiet",
-           "--exclude", "test_type:unit"]  # dbt's unit tests run in tests/test_dbt_unit.py, with the default vars
+           "--target-path", str(workdir / "dbt_target"), "--quiet"]
+    if command == "build":  # dbt's unit tests run in tests/test_dbt_unit.py, with the default vars
+        cmd += ["--indirect-selection", "cautious", "--exclude", "test_type:unit"]
     done = subprocess.run(cmd, env=env, cwd=DBT_PROJECT_DIR, capture_output=True, text=True, timeout=300)
     if done.returncode != 0:
         raise AssertionError(f"dbt build failed:\n{done.stdout[-4000:]}\n{done.stderr[-2000:]}")

@@ -135,4 +135,4 @@ def test_check_says_a_segment_dimension_needs_a_lead_attribute(tmp_path):
     assert missing.returncode != 0
     assert "segment dimension 'region'" in missing.stdout and "leads.attributes: {region:" in missing.stdout
     declared = check({**base, "attributes": {"region": "Région"}})
-    assert "segment dimension" not in declared.stdout, declared.stdout
+    assert declared.returncode == 0 and "segment dimension" not in declared.stdout, declared.stdout
