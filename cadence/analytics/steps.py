@@ -124,12 +124,14 @@ def groups(con: Con, month: str, cfg: AnalysisConfig, note: ScopingNote) -> Fram
 
 
 def decisions(con: Con, month: str, cfg: AnalysisConfig, note: ScopingNote) -> Frames:
-    """The traffic light per segment, with its inputs. Last month's moments come from the marts (the same
-    SQL), not from this schema's history."""
+    """The traffic light per segment, with its rule, reason and inputs (the effect of touches read on the
+    logistic fits, the touch cells and the curve shapes). Last month's moments come from the marts (the
+    same SQL), not from this schema's history."""
     previous = _query(con, S.moments_sql(cfg), cfg, shift_month(month, -1))
     weeks = read_optional(con, "marts.kpi_guardrails_weekly", month, WEEK_COLUMNS)
     inputs = _read(con, month, "linear_fits", "fit_checks", "clusters", "composition", "segment_moments")
-    return {"traffic_light": traffic_light(*inputs, previous, weeks, cfg)}
+    effect = _read(con, month, "logistic_fits", "curve_shapes", "lead_cells")
+    return {"traffic_light": traffic_light(*inputs, previous, weeks, *effect, cfg)}
 
 
 def thresholds(con: Con, month: str, cfg: AnalysisConfig, note: ScopingNote) -> Frames:
