@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cadence.analytics import steps
+from cadence.analytics import catalog, steps
 from cadence.analytics.config import analysis_config
 from cadence.analytics.decision import decide, method_light
 from cadence.analytics.effect import PAYING, effect_of_touches, touch_bands
@@ -149,7 +149,7 @@ def _light(cells: pd.DataFrame, **over) -> tuple[str, str, str, dict]:
         "is_slope_sign_unstable": False,
         "is_unexplained_cluster": False,
         "is_mixed_gains": False,
-        **effect_of_touches(logit.iloc[0].to_dict(), cells, shape_row(cells), CFG),
+        **effect_of_touches(logit.iloc[0].to_dict(), cells, shape_row(cells), CFG, recommend(cells)),
         **over,
     }
     inputs["method_light"], inputs["method_reason"] = method_light(inputs, CFG)
@@ -196,6 +196,17 @@ def test_the_light_reads_the_effect_at_the_segment_size(name, leads, light, rule
     if effect in ("none", "hurts"):
         assert reason.endswith("stop pushing volume") or "stop pushing volume;" in reason
     assert _light(planted(name, leads, 3), is_complaints_rising=True, complaints_note="x")[0] == "red"
+
+
+def test_the_light_quotes_a_bend_only_where_the_threshold_located_it():
+    cells = planted("plateau", 1_000, 5)  # a bend is fitted (here a parabola's top), the resamples disagree
+    _, _, reason, e = _light(cells)
+    assert recommend(cells)["status"] == "too_thin" and e["curve_reading"] in ("plateau_start", "optimum")
+    assert e["effect"] in PAYING and "not located at this size" in reason and pd.isna(e["curve_reading_touches"])
+    located = _light(planted("plateau", 10_000, 0))[3]
+    assert "plateau start at about 6 touches" in located["effect_summary"]
+    assert list(catalog.STEPS) == [s.__name__ for s in steps.STEPS]  # the assets run the steps in this order
+    assert list(catalog.STEPS).index("thresholds") < list(catalog.STEPS).index("decisions")
 
 
 def test_touch_bands_split_on_touches_alone():

@@ -50,7 +50,7 @@ TABLES: dict[str, str] = {
 
 FCT, WEEKLY, TOP5 = "marts.fct_lead_cadence", "marts.kpi_guardrails_weekly", "cleaning.outliers_top5"
 
-#: step (a function of cadence.analytics.steps) -> (tables it writes, tables it reads)
+#: step (a function of cadence.analytics.steps) -> (tables it writes, tables it reads), in the order they run
 STEPS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "statistics": (("segment_moments", "lead_cells", "scoping_notes"), (FCT,)),
     "linear": (("linear_fits", "fit_checks"), ("segment_moments", "lead_cells")),
@@ -59,6 +59,7 @@ STEPS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "ttf": (("ttf_bands", "ttf_gaps"), ("lead_cells", "segment_moments")),
     "quadrants": (("lead_quadrants", "unit_quadrants", "quadrant_lists"), ("lead_cells", FCT)),
     "groups": (("clusters", "composition"), ("linear_fits", FCT)),
+    "thresholds": (("thresholds",), ("curve_shapes", "lead_cells", "ttf_gaps", FCT)),
     "decisions": (
         ("traffic_light",),
         (
@@ -70,11 +71,11 @@ STEPS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             "logistic_fits",
             "curve_shapes",
             "lead_cells",
+            "thresholds",
             FCT,
             WEEKLY,
         ),
     ),
-    "thresholds": (("thresholds",), ("curve_shapes", "lead_cells", "ttf_gaps", FCT)),
     "express_diagnostic": (
         ("diagnostic",),
         (

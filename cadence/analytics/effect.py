@@ -68,9 +68,13 @@ def _interval(est, low, high, unit: str = "points") -> str:
     return f"{_pts(est)} {unit} [{_pts(low)}, {_pts(high)}]"
 
 
-def effect_of_touches(logit: dict | None, cells: pd.DataFrame, shape: dict | None, cfg: AnalysisConfig) -> dict:
+def effect_of_touches(
+    logit: dict | None, cells: pd.DataFrame, shape: dict | None, cfg: AnalysisConfig, minimum: dict | None = None
+) -> dict:
     """The effect columns of one segment. `logit`: its logistic_fits row on the effect X (or None);
-    `cells`: its (touches, converted, leads) cells on that X; `shape`: its curve_shapes row (or None)."""
+    `cells`: its (touches, converted, leads) cells on that X; `shape`: its curve_shapes row (or None);
+    `minimum`: its min_touches row of the thresholds table, which says whether the curve's bend is located
+    (recommended) or not (too_thin): the light quotes a bend's touch count only when it is."""
     z, delta = cfg.z_effect, cfg.effect_min_points
     out = {
         "effect_x_measure": cfg.threshold_x_measure,
@@ -106,7 +110,8 @@ def effect_of_touches(logit: dict | None, cells: pd.DataFrame, shape: dict | Non
         )
     if per is not None and shape and shape.get("shape") not in (None, "insufficient_data"):
         kind, value, _ = reading(shape, per.index.to_numpy(float), per["leads"].to_numpy(float))
-        out.update(curve_reading=kind, curve_reading_touches=value)
+        located = minimum is None or minimum.get("status") == "recommended"
+        out.update(curve_reading=kind, curve_reading_touches=value if located else None)
     out["effect"], out["effect_summary"] = classify(out, cfg)
     return out
 
@@ -139,32 +144,31 @@ def classify(e: dict, cfg: AnalysisConfig) -> tuple[str, str]:
         )
     if not stats:
         return "not_measurable", "effect of touches not measurable (no fit and no touch bands)"
-    evidence = "; ".join(t for *_, t in stats)
     level = f"{e['effect_confidence']:.1%} intervals"
-    kind, at, shape = e.get("curve_reading"), e.get("curve_reading_touches"), e.get("curve_description")
+    evidence = "; ".join(t for *_, t in stats) + f" ({level})"
+    kind, at = e.get("curve_reading"), e.get("curve_reading_touches")
+    where = "not located at this size" if pd.isna(at) else f"at about {int(at)} touches"
     if kind == "plateau_start":
-        return "pays", f"touches pay up to about {at} touches, little beyond ({shape}); {evidence}"
+        return "pays", f"touches pay, then level off (plateau start {where}); {evidence}"
     if kind == "optimum":
-        return "pays_to_optimum", (
-            f"touches pay up to the optimum at {at} touches, CR falls beyond ({shape}); {evidence}"
-        )
+        return "pays_to_optimum", f"touches pay up to an optimum ({where}), CR falls beyond; {evidence}"
     up = any(low > 0 for _, low, *_ in stats)
     down = any(high < 0 for _, _, high, *_ in stats)
     worthwhile = any(high >= gain for _, _, high, gain, _ in stats)
     if up and down:
-        return "unclear", f"effect of touches not monotone: {evidence} ({level})"
+        return "unclear", f"effect of touches not monotone: {evidence}"
     if up and worthwhile:
-        return "pays", f"touches pay: {evidence} ({level})"
+        return "pays", f"touches pay: {evidence}"
     if up:
         return "small", (
             f"touches add little: {evidence}, below the {_pts(cfg.effect_min_points)} points per touch worth "
-            f"pushing volume for ({level})"
+            "pushing volume for"
         )
     if down:
-        return "hurts", f"more touches, lower CR: {evidence} ({level})"
+        return "hurts", f"more touches, lower CR: {evidence}"
     if not worthwhile:
         return "none", (
             f"no worthwhile effect of touches: {evidence}, all below the {_pts(cfg.effect_min_points)} points "
-            f"per touch worth pushing volume for ({level})"
+            "per touch worth pushing volume for"
         )
-    return "unclear", f"effect of touches not established at this size: {evidence} ({level})"
+    return "unclear", f"effect of touches not established at this size: {evidence}"

@@ -39,9 +39,11 @@ def _segments(df: pd.DataFrame, population: str) -> pd.DataFrame:
     return df[(df["population"] == population) & (df["segment_level"] != "rep_id")]
 
 
-def _effect_inputs(logit: pd.DataFrame, shapes: pd.DataFrame, cells: pd.DataFrame, cfg: AnalysisConfig):
-    """Per segment key: its logistic fit, curve shape and (touches, converted, leads) cells on the effect
-    X (threshold_x_measure) in the decision population."""
+def _effect_inputs(
+    logit: pd.DataFrame, shapes: pd.DataFrame, cells: pd.DataFrame, minimums: pd.DataFrame, cfg: AnalysisConfig
+):
+    """Per segment key: its logistic fit, (touches, converted, leads) cells, curve shape and min_touches
+    row on the effect X (threshold_x_measure) in the decision population."""
 
     def pick(df: pd.DataFrame) -> pd.DataFrame:
         if df.empty:
@@ -50,10 +52,12 @@ def _effect_inputs(logit: pd.DataFrame, shapes: pd.DataFrame, cells: pd.DataFram
 
     by_logit = {r["segment_key"]: r for r in pick(logit).to_dict("records")}
     by_shape = {r["segment_key"]: r for r in pick(shapes).to_dict("records")}
+    mins = minimums[minimums["threshold"] == "min_touches"] if len(minimums) else minimums
+    by_min = {r["segment_key"]: r for r in mins.to_dict("records")}
     sel = pick(cells)
     by_cells = dict(tuple(sel.groupby("segment_key")[["touches", "converted", "leads"]])) if len(sel) else {}
     empty = pd.DataFrame(columns=["touches", "converted", "leads"])
-    return lambda key: (by_logit.get(key), by_cells.get(key, empty), by_shape.get(key))
+    return lambda key: (by_logit.get(key), by_cells.get(key, empty), by_shape.get(key), cfg, by_min.get(key))
 
 
 def traffic_light(
@@ -67,15 +71,17 @@ def traffic_light(
     logit,
     shapes,
     cells,
+    minimums,
     cfg: AnalysisConfig,
 ) -> pd.DataFrame:
     """One row per segment: the light, the rule that decided it and its reason, the effect of touches
     (marginal effect, touch bands, curve), the method's r reading (r of both readings, tiers, the light
     r alone gives), ΔCR with its interval, complaint rates and weekly breaches, heterogeneity flags, and the
     thresholds used. `weeks`: segment_key, iso_week, complaints, emails_delivered (may be empty);
-    `logit`, `shapes`, `cells`: logistic_fits, curve_shapes and lead_cells of the month."""
+    `logit`, `shapes`, `cells`, `minimums`: logistic_fits, curve_shapes, lead_cells and thresholds of the
+    month."""
     pop, xm = cfg.population, cfg.x_measure
-    effect_inputs = _effect_inputs(logit, shapes, cells, cfg)
+    effect_inputs = _effect_inputs(logit, shapes, cells, minimums, cfg)
     f = _segments(fits[fits["trim"] == "none"], pop).set_index(["segment_key", "x_measure"])
     chk = _segments(checks, pop).set_index("segment_key")
     cols = ["segment_key", "leads", "conversions", "emails_complained", "emails_delivered"]
@@ -163,7 +169,7 @@ def traffic_light(
             "is_slope_sign_unstable": "sign" in (c[f"sensitivity_change_{SHORT[xm]}"], c["readings_disagreement"]),
             "is_unexplained_cluster": bool(len(odd) and (odd["segment_key"] == key).any()),
             "is_mixed_gains": mixed_gains(children(seg, mom), cfg),
-            **effect_of_touches(*effect_inputs(key), cfg),
+            **effect_of_touches(*effect_inputs(key)),
         }
         inputs["method_light"], inputs["method_reason"] = method_light(inputs, cfg)
         light, rule, reason = decide(inputs, cfg)
