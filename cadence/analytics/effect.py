@@ -74,7 +74,8 @@ def effect_of_touches(
     """The effect columns of one segment. `logit`: its logistic_fits row on the effect X (or None);
     `cells`: its (touches, converted, leads) cells on that X; `shape`: its curve_shapes row (or None);
     `minimum`: its min_touches row of the thresholds table, which says whether the curve's bend is located
-    (recommended) or not (too_thin): the light quotes a bend's touch count only when it is."""
+    (recommended) or not (too_thin): the light quotes a bend's touch count only when it is (not when the
+    row is missing either)."""
     z, delta = cfg.z_effect, cfg.effect_min_points
     out = {
         "effect_x_measure": cfg.threshold_x_measure,
@@ -110,7 +111,7 @@ def effect_of_touches(
         )
     if per is not None and shape and shape.get("shape") not in (None, "insufficient_data"):
         kind, value, _ = reading(shape, per.index.to_numpy(float), per["leads"].to_numpy(float))
-        located = minimum is None or minimum.get("status") == "recommended"
+        located = bool(minimum) and minimum.get("status") == "recommended"  # unknown: not quoted
         out.update(curve_reading=kind, curve_reading_touches=value if located else None)
     out["effect"], out["effect_summary"] = classify(out, cfg)
     return out

@@ -140,7 +140,7 @@ def reading(row: dict, x, n) -> tuple[str | None, int | None, str]:
             return None, None, "CR still rises across the data: no saturation seen"
         return None, None, "CR falls with touches"
     if kind == "flat":
-        return None, None, "no curve beats a flat line at this size: no rise or bend to set a minimum from"
+        return None, None, "no curve beats a flat line at this size: no bend to set a minimum from"
     return None, None, "no curve"
 
 
