@@ -11,7 +11,14 @@ import pytest
 
 from cadence.analytics.clusters import clusters, composition
 from cadence.analytics.config import analysis_config
-from cadence.analytics.decision import complaints_rising, decide, lower_tier, mixed_gains, weekly_breaches
+from cadence.analytics.decision import (
+    complaints_rising,
+    decide,
+    lower_tier,
+    method_light,
+    mixed_gains,
+    weekly_breaches,
+)
 from cadence.analytics.quadrants import lead_quadrants, quadrant_lists, unit_quadrants
 from cadence.analytics.recommend import current_threshold
 from cadence.analytics.render import md_table, svg_scatter
@@ -37,33 +44,63 @@ def _inputs(**over):
         "r_tier_used": "high",
         "r_reading_used": "touches_in_window",
         "delta_cr_points": 2.5,
+        "delta_cr_ci_low_points": 0.5,
+        "delta_cr_ci_high_points": 4.5,
         "is_complaints_rising": False,
         "complaints_note": "",
         "is_simpson_warning": False,
         "is_slope_sign_unstable": False,
         "is_unexplained_cluster": False,
         "is_mixed_gains": False,
+        "effect": "pays",
+        "effect_summary": "touches pay: one more touch +1.0 points [+0.5, +1.5]",
     }
-    return {**base, **over}
+    out = {**base, **over}
+    out["method_light"], out["method_reason"] = method_light(out, CFG)
+    return out
+
+
+@pytest.mark.parametrize(
+    ("over", "light", "rule", "words"),
+    [
+        ({}, "green", "all_met", "touches pay"),
+        ({"leads": 50}, "grey", "too_thin", "too thin: 50 leads"),
+        ({"effect": "not_measurable", "effect_summary": "not measurable"}, "grey", "not_measurable", "not measurable"),
+        ({"is_complaints_rising": True, "complaints_note": "x"}, "red", "complaints_rising", "complaints rising"),
+        ({"effect": "hurts", "effect_summary": "more touches, lower CR"}, "red", "touches_hurt", "stop pushing"),
+        ({"effect": "none", "effect_summary": "no worthwhile effect"}, "red", "touches_no_effect", "stop pushing"),
+        ({"effect": "unclear", "effect_summary": "not established"}, "amber", "effect_unclear", "not established"),
+        ({"effect": "small", "effect_summary": "touches add little"}, "amber", "effect_small", "add little"),
+        ({"effect": "pays_to_optimum", "effect_summary": "up to the optimum"}, "amber", "optimum", "optimum"),
+        ({"delta_cr_points": 1.0}, "amber", "gain_not_shown", "+1.0 points vs last month [+0.5, +4.5], < +2"),
+        ({"delta_cr_ci_low_points": -0.5}, "amber", "gain_not_shown", "interval includes 0"),
+        ({"delta_cr_points": math.nan}, "amber", "gain_not_shown", "no previous month"),
+        ({"is_simpson_warning": True}, "amber", "heterogeneous", "heterogeneous: simpson_warning"),
+        ({"is_mixed_gains": True}, "amber", "heterogeneous", "heterogeneous: mixed_gains"),
+        # r alone never turns red a segment where touches pay; the reason says what r alone would say
+        ({"r_tier_used": "low", "r_used": 0.04}, "green", "all_met", "r reading alone would say red (r ≈ 0"),
+    ],
+)
+def test_traffic_light_rules(over, light, rule, words):
+    got, why, reason = decide(_inputs(**over), CFG)
+    assert (got, why) == (light, rule) and words in reason, reason
 
 
 @pytest.mark.parametrize(
     ("over", "light", "words"),
     [
         ({}, "green", "r = 0.300 >= 0.25"),
-        ({"leads": 50}, "grey", "insufficient data"),
+        ({"leads": 50}, "grey", "too thin"),
         ({"r": math.nan}, "grey", "r undefined"),
         ({"is_complaints_rising": True, "complaints_note": "x"}, "red", "complaints rising"),
         ({"r_tier_used": "low", "r_used": 0.04}, "red", "r ≈ 0"),
         ({"r_tier_used": "medium", "r_used": 0.2}, "amber", "in [0.1, 0.25)"),
         ({"delta_cr_points": 1.0}, "amber", "CR +1.0 points < +2.0"),
-        ({"delta_cr_points": math.nan}, "amber", "no previous month"),
         ({"is_simpson_warning": True}, "amber", "heterogeneous: simpson_warning"),
-        ({"is_mixed_gains": True}, "amber", "heterogeneous: mixed_gains"),
     ],
 )
-def test_traffic_light_rules(over, light, words):
-    got, reason = decide(_inputs(**over), CFG)
+def test_the_methods_r_reading_is_kept_alongside(over, light, words):
+    got, reason = method_light(_inputs(**over), CFG)
     assert got == light and words in reason
 
 
@@ -209,22 +246,27 @@ def test_current_thresholds_follow_the_first_matching_entry():
 
 
 def test_min_touches_from_a_plateau_and_notes_when_none():
-    cells = pd.DataFrame({"touches": [2, 4, 6, 8], "converted": [1, 1, 1, 1], "leads": [20, 40, 60, 60]})
-    cells = pd.concat([cells, cells.assign(converted=0, leads=[180, 160, 140, 140])])
+    x = np.arange(0, 13)
+    leads = np.full(len(x), 400)
+    conv = np.round(leads * (0.03 + 0.03 * np.minimum(x, 6))).astype(int)  # exact counts of a plateau from 6
+    cells = pd.DataFrame({"touches": x, "converted": 1, "leads": conv})
+    cells = pd.concat([cells, pd.DataFrame({"touches": x, "converted": 0, "leads": leads - conv})])
     shape = {
         "shape": "plateau",
-        "leads": 800,
+        "leads": int(leads.sum()),
         "description": "plateau from 6 touches",
         "plateau_m": 0.03,
         "plateau_breakpoint": 6,
-        "plateau_breakpoint_ci_low": 5,
-        "plateau_breakpoint_ci_high": 7,
     }
     rec = min_touches(shape, cells, 4, CFG)
-    assert rec["status"] == "recommended" and rec["recommended_value"] == 6
-    assert (rec["interval_low"], rec["interval_high"]) == (5, 7) and rec["evidence_gap_points"] == pytest.approx(15)
-    linear = min_touches({**shape, "shape": "linear", "description": "linear"}, cells, 4, CFG)
+    assert rec["status"] == "recommended" and rec["recommended_value"] == 6 and rec["reading"] == "plateau_start"
+    assert rec["stability"] >= CFG.threshold_min_agreement and rec["interval_low"] <= 6 <= rec["interval_high"]
+    within = conv[x >= 6].sum() / leads[x >= 6].sum() - conv[x < 6].sum() / leads[x < 6].sum()
+    assert rec["evidence_gap_points"] == pytest.approx(100 * within)
+    linear = min_touches({**shape, "shape": "linear", "linear_m": 0.01, "description": "linear"}, cells, 4, CFG)
     assert linear["status"] == "keep_current" and "no saturation" in linear["note"]
+    falling = min_touches({**shape, "plateau_m": -0.01}, cells, 4, CFG)
+    assert falling["status"] == "keep_current" and "do not raise it" in falling["note"]
     thin = min_touches({**shape, "shape": "insufficient_data", "leads": 40}, cells, 4, CFG)
     assert thin["status"] == "too_thin" and thin["recommended_value"] is None
 
@@ -305,6 +347,6 @@ def test_a_segment_nobody_contacted_is_neither_on_target_nor_off():
 
 
 def test_no_touch_at_all_is_grey_and_says_not_measurable():
-    light, reason = decide(_inputs(touches=0, r=math.nan), CFG)
-    assert light == "grey" and reason.startswith("not measurable: no touches")
+    light, rule, reason = decide(_inputs(touches=0, r=math.nan), CFG)
+    assert (light, rule) == ("grey", "no_touches") and reason.startswith("not measurable: no touches")
     assert decide(_inputs(touches=5), CFG)[0] == "green"  # touches alone decide nothing

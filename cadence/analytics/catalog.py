@@ -37,17 +37,20 @@ TABLES: dict[str, str] = {
     "distance from the others' line) and the cluster verdict.",
     "composition": "One row per population, X reading, pooled segment and splitting dimension: pooled slope vs the "
     "sub-segment slopes and the Simpson's-paradox warning.",
-    "traffic_light": "One row per segment (decision population): green | amber | red | grey, the reason, and every "
-    "input (r of both readings, ΔCR and interval, complaints, heterogeneity flags, thresholds).",
+    "traffic_light": "One row per segment (decision population): green | amber | red | grey, the rule that decided "
+    "it and its reason, the effect of touches (marginal effect and touch bands with intervals, curve reading), the "
+    "method's r reading (r of both readings, tiers, the light r alone gives), ΔCR and interval, complaints, "
+    "heterogeneity flags, thresholds.",
     "thresholds": "One row per segment and threshold (min_touches, ttf_target_hours, max_touches_per_day): current "
-    "and recommended value, status, evidence (leads, interval, gap) and a note.",
+    "and recommended value, status, the curve shape and reading it rests on, its stability over resamples of the "
+    "leads, evidence (leads, interval, gap) and a note.",
     "diagnostic": "One row per question (1-10) of the express diagnostic: status (answered | partial | "
     "needs_human_input | not_measurable), the answer and the table holding its evidence.",
 }
 
 FCT, WEEKLY, TOP5 = "marts.fct_lead_cadence", "marts.kpi_guardrails_weekly", "cleaning.outliers_top5"
 
-#: step (a function of cadence.analytics.steps) -> (tables it writes, tables it reads)
+#: step (a function of cadence.analytics.steps) -> (tables it writes, tables it reads), in the order they run
 STEPS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "statistics": (("segment_moments", "lead_cells", "scoping_notes"), (FCT,)),
     "linear": (("linear_fits", "fit_checks"), ("segment_moments", "lead_cells")),
@@ -56,11 +59,23 @@ STEPS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "ttf": (("ttf_bands", "ttf_gaps"), ("lead_cells", "segment_moments")),
     "quadrants": (("lead_quadrants", "unit_quadrants", "quadrant_lists"), ("lead_cells", FCT)),
     "groups": (("clusters", "composition"), ("linear_fits", FCT)),
+    "thresholds": (("thresholds",), ("curve_shapes", "lead_cells", "ttf_gaps", FCT)),
     "decisions": (
         ("traffic_light",),
-        ("linear_fits", "fit_checks", "clusters", "composition", "segment_moments", FCT, WEEKLY),
+        (
+            "linear_fits",
+            "fit_checks",
+            "clusters",
+            "composition",
+            "segment_moments",
+            "logistic_fits",
+            "curve_shapes",
+            "lead_cells",
+            "thresholds",
+            FCT,
+            WEEKLY,
+        ),
     ),
-    "thresholds": (("thresholds",), ("curve_shapes", "lead_cells", "ttf_gaps", FCT)),
     "express_diagnostic": (
         ("diagnostic",),
         (

@@ -28,6 +28,10 @@ class AnalysisConfig:
     r_green: float
     r_amber: float
     delta_cr_points_green: float
+    effect_min_points: float
+    threshold_resamples: int
+    threshold_min_agreement: float
+    threshold_tolerance_touches: int
     complaint_rise_ratio: float
     ttf_band_edges_hours: tuple[float, ...]
     ttf_min_gap_points: float
@@ -48,6 +52,12 @@ class AnalysisConfig:
     def z(self) -> float:
         """Two-sided normal quantile of the confidence level (1.96 at 95 %)."""
         return float(stats.norm.ppf(0.5 + self.confidence / 2))
+
+    @property
+    def z_effect(self) -> float:
+        """Normal quantile of the effect's intervals: two statistics (marginal effect, touch bands) answer
+        one question, so each is read at 1 − (1 − confidence)/2 (Bonferroni): 2.24 at 95 %."""
+        return float(stats.norm.ppf(1 - (1 - self.confidence) / 4))
 
     @property
     def ttf_bands(self) -> list[str]:

@@ -14,6 +14,7 @@ compared by AIC = N·ln(RSS/N) + 2k, RSS being the lead-level residual sum of sq
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 import numpy as np
 from scipy import optimize, stats
@@ -52,20 +53,31 @@ def fit_linear(x, s, n) -> dict:
     return _model("linear", 2, b + m * x, s, n, {"b": b, "m": m}, lambda v: b + m * np.asarray(v, float))
 
 
+@lru_cache(maxsize=16)
+def _chi2_1(confidence: float) -> float:
+    return float(stats.chi2.ppf(confidence, 1))
+
+
 def fit_plateau(x, s, n, min_side: int = 1, confidence: float = 0.95) -> dict | None:
     """Breakpoint c profiled over the observed touch values with at least `min_side` leads above c and
     two distinct values at or below; c's interval holds the breakpoints whose profile is within the
     χ²(1) quantile of the best (N·ln(RSS_c / RSS_best) <= 3.84 at 95 %)."""
-    profile = []
-    for c in x[:-1]:
-        if n[x > c].sum() < min_side or (x <= c).sum() < 2:
-            continue
-        b, m = wls(np.column_stack([np.ones(len(x)), np.minimum(x, c)]), s, n)
-        profile.append((rss(b + m * np.minimum(x, c), s, n), int(c), b, m))
-    if not profile:
+    grid = np.array([c for c in x[:-1] if n[x > c].sum() >= min_side and (x <= c).sum() >= 2])
+    if not len(grid):
         return None
+    # every breakpoint at once: weighted least squares of CR on z = min(x, c), one row per c
+    z = np.minimum(x[None, :], grid[:, None])
+    total, y_mean = n.sum(), s.sum() / n.sum()
+    z_mean = (z * n).sum(axis=1) / total
+    slopes = ((z - z_mean[:, None]) * (s - n * y_mean)).sum(axis=1) / (n * (z - z_mean[:, None]) ** 2).sum(axis=1)
+    intercepts = y_mean - slopes * z_mean
+    f = intercepts[:, None] + slopes[:, None] * z
+    rss_c = (s * (1 - f) ** 2 + (n - s) * f**2).sum(axis=1)
+    profile = [
+        (float(r), int(c), float(b), float(m)) for r, c, b, m in zip(rss_c, grid, intercepts, slopes, strict=True)
+    ]
     best, c, b, m = min(profile)
-    limit = stats.chi2.ppf(confidence, 1)
+    limit = _chi2_1(confidence)
     inside = [pc for pr, pc, *_ in profile if n.sum() * math.log(pr / best) <= limit]
     return _model(
         "plateau",
@@ -80,15 +92,17 @@ def fit_plateau(x, s, n, min_side: int = 1, confidence: float = 0.95) -> dict | 
 
 def _s_curve(theta, x):
     """theta = (logit L, log k, x0) -> (p, L, k, sigmoid); the transforms keep 0 < L < 1 and k > 0."""
-    a, c, x0 = float(np.clip(theta[0], -30, 30)), float(np.clip(theta[1], -10, 6)), float(theta[2])
+    a, c, x0 = min(max(float(theta[0]), -30.0), 30.0), min(max(float(theta[1]), -10.0), 6.0), float(theta[2])
     ceiling, k = 1 / (1 + math.exp(-a)), math.exp(c)
     sig = 1 / (1 + np.exp(np.clip(-k * (np.asarray(x, float) - x0), -700, 700)))
     return ceiling * sig, ceiling, k, sig
 
 
-def fit_s(x, s, n) -> dict:
+def fit_s(x, s, n, start=None) -> dict:
     """Logistic in touches with a free ceiling L: Levenberg-Marquardt on (logit L, log k, x0) with the
-    analytic Jacobian, from two starts; the lowest RSS is kept."""
+    analytic Jacobian, from two starts (the lowest RSS is kept), or from `start` alone when given: an
+    S-curve's (ceiling, k, x0), e.g. the full data's fit as the start of a resample's, which then stops at
+    a relative tolerance of 1e-8 instead of 1e-12 (a resample only needs its 90 % point to a touch)."""
     w, y = np.sqrt(n), s / n
 
     def resid(theta):
@@ -104,8 +118,13 @@ def fit_s(x, s, n) -> dict:
         (math.log(top / (1 - top)), 0.0, float(np.median(x))),
         (math.log(top / (1 - top)), math.log(0.5), float(np.percentile(x, 75))),
     ]
+    tol = 1e-12
+    if start is not None:
+        ceiling0, k0, x00 = (float(v) for v in start)
+        if 0 < ceiling0 < 1 and k0 > 0 and math.isfinite(x00):
+            starts, tol = [(math.log(ceiling0 / (1 - ceiling0)), math.log(k0), x00)], 1e-8
     best = min(
-        (optimize.least_squares(resid, st, jac=jac, method="lm", xtol=1e-12, ftol=1e-12) for st in starts),
+        (optimize.least_squares(resid, st, jac=jac, method="lm", xtol=tol, ftol=tol) for st in starts),
         key=lambda r: r.cost,
     )
     _, ceiling, k, _ = _s_curve(best.x, x)

@@ -1,14 +1,22 @@
-"""The traffic light per segment (the method's decision model), stored with every input it read.
+"""The traffic light per segment, stored with every input it read and the reason it gives.
 
-    grey   fewer than min_n leads, or r undefined (no touch at all: "not measurable: no touches")
-    red    complaints rising, or r below r_amber ("r ≈ 0", negative included)
-    green  r >= r_green, CR up by >= delta_cr_points_green points vs the previous month, complaints
-           stable, and no heterogeneity
-    amber  otherwise (r between r_amber and r_green, gain too small or unknown, or heterogeneous)
+The method's reading is r (tiers r_amber / r_green of the scoping note); it is kept and shown
+(`method_light`, `method_reason`), but r of a 0/1 outcome is small by construction when CR is low, so the
+light is decided by statistics suited to a binary outcome at the segment's size (effect.py): the effect
+of one more touch and the CR gap between touch bands with their intervals, and the curve's plateau or
+optimum (`effect`), then ΔCR vs the previous month with its interval, complaints and heterogeneity:
 
-r is read on the configured X; when the other reading (touches before conversion, free of post-conversion
-touches) gives a lower tier, the lower tier is used: an r inflated by touches after the conversion must
-not turn a segment green. Complaints are rising when a week of the month is significantly over the complaint
+    grey   fewer than min_n leads, no touch at all ("not measurable: no touches"), or no effect statistic
+    red    complaints rising; or touches do not pay: an interval lies below 0 (`hurts`), or both intervals
+           include 0 and stay below effect_min_points per touch (`none`, the method's "r ≈ 0" at this size)
+    green  touches pay (an interval above 0 reaching effect_min_points, or a rising curve with a plateau),
+           CR up by >= delta_cr_points_green points vs the previous month with its interval above 0,
+           complaints stable, nothing heterogeneous
+    amber  otherwise: touches pay but the month's gain is not shown, touches pay up to an optimum (adjust
+           the cadence), the effect is small or not established at this size, or heterogeneous
+
+r alone never makes a segment red: red needs complaints or an effect whose intervals exclude a
+worthwhile gain. Complaints are rising when a week of the month is significantly over the complaint
 guardrail (marts.kpi_guardrails_weekly; exact binomial test against thresholds.complaint_rate_max,
 Bonferroni over the month's weeks), when the month's complaint rate (complaints / delivered e-mails, all
 in-scope leads) is complaint_rise_ratio times last month's and significantly higher (two-proportion z >=
@@ -16,6 +24,11 @@ the confidence quantile), or when it crosses the guardrail.
 Heterogeneity: a Simpson warning, a slope sign that flips without the extreme cadences or between the
 X readings, a cluster no exception rule covers, or sub-segments whose CR moved significantly in
 opposite directions.
+
+The method's reading (`method_light`): red when complaints rise or r < r_amber, green when r >= r_green
+with CR up by delta_cr_points_green and nothing heterogeneous, amber otherwise. r is read on the
+configured X; when the other reading gives a lower tier the lower one is used (an r inflated by touches
+after the conversion must not look better).
 """
 
 from __future__ import annotations
@@ -80,41 +93,104 @@ def mixed_gains(children: pd.DataFrame, cfg: AnalysisConfig) -> bool:
     return ups > 0 and downs > 0
 
 
-def decide(inputs: dict, cfg: AnalysisConfig) -> tuple[str, str]:
-    """(light, reason) from one segment's inputs (see traffic_light for the keys)."""
+HETEROGENEITY = ("is_simpson_warning", "is_slope_sign_unstable", "is_unexplained_cluster", "is_mixed_gains")
+
+
+def _missing(v) -> bool:
+    return v is None or (isinstance(v, float) and math.isnan(v))
+
+
+def _flags(inputs: dict) -> list[str]:
+    return [k.removeprefix("is_") for k in HETEROGENEITY if inputs[k]]
+
+
+def _grey(inputs: dict, cfg: AnalysisConfig) -> tuple[str, str] | None:
+    """(rule, reason) when the segment cannot be judged, else None."""
     if inputs.get("touches") == 0:
-        return "grey", f"{NO_TOUCHES} (no call, e-mail or meeting counted for these {inputs['leads']} leads)"
-    if inputs["leads"] < cfg.min_n or inputs["r"] is None or math.isnan(inputs["r"]):
-        return "grey", f"insufficient data: {inputs['leads']} leads (min {cfg.min_n}) or r undefined"
+        return "no_touches", f"{NO_TOUCHES} (no call, e-mail or meeting counted for these {inputs['leads']} leads)"
+    if inputs["leads"] < cfg.min_n:
+        return "too_thin", f"too thin: {inputs['leads']} leads (min {cfg.min_n})"
+    return None
+
+
+def method_light(inputs: dict, cfg: AnalysisConfig) -> tuple[str, str]:
+    """(light, reason) by the method's r tiers alone: the reading the scoping note's r_amber / r_green
+    describe, shown next to the light."""
+    grey = _grey(inputs, cfg)
+    if grey:
+        return "grey", grey[1]
+    if _missing(inputs["r"]):
+        return "grey", "r undefined"
     tier = inputs["r_tier_used"]
     if inputs["is_complaints_rising"]:
         return "red", f"complaints rising: {inputs['complaints_note']}"
     if tier == "low":
         return "red", f"r ≈ 0: r = {inputs['r_used']:.3f} < {cfg.r_amber} ({inputs['r_reading_used']})"
-    flags = [
-        k.removeprefix("is_")
-        for k in ("is_simpson_warning", "is_slope_sign_unstable", "is_unexplained_cluster", "is_mixed_gains")
-        if inputs[k]
-    ]
-    delta = inputs["delta_cr_points"]
-    if (
-        tier == "high"
-        and not flags
-        and delta is not None
-        and not math.isnan(delta)
-        and delta >= cfg.delta_cr_points_green
-    ):
+    flags, delta = _flags(inputs), inputs["delta_cr_points"]
+    if tier == "high" and not flags and not _missing(delta) and delta >= cfg.delta_cr_points_green:
         return "green", f"r = {inputs['r_used']:.3f} >= {cfg.r_green}, CR {delta:+.1f} points, complaints stable"
     why = []
     if tier == "medium":
         why.append(f"r = {inputs['r_used']:.3f} in [{cfg.r_amber}, {cfg.r_green}) ({inputs['r_reading_used']})")
-    if delta is None or math.isnan(delta):
+    if _missing(delta):
         why.append("no previous month to measure the CR gain")
     elif delta < cfg.delta_cr_points_green:
         why.append(f"CR {delta:+.1f} points < +{cfg.delta_cr_points_green}")
     if flags:
         why.append("heterogeneous: " + ", ".join(flags))
     return "amber", "; ".join(why)
+
+
+def _gain(inputs: dict, cfg: AnalysisConfig) -> tuple[bool, str]:
+    """(CR gain vs last month shown?, what to say)."""
+    delta, low, high = (inputs[k] for k in ("delta_cr_points", "delta_cr_ci_low_points", "delta_cr_ci_high_points"))
+    if _missing(delta):
+        return False, "no previous month to measure the CR gain"
+    text = f"CR {delta:+.1f} points vs last month [{low:+.1f}, {high:+.1f}]"
+    if delta >= cfg.delta_cr_points_green and low > 0:
+        return True, text
+    if delta < cfg.delta_cr_points_green:
+        return False, f"{text}, < +{cfg.delta_cr_points_green:g}"
+    return False, f"{text}, interval includes 0"
+
+
+def decide(inputs: dict, cfg: AnalysisConfig) -> tuple[str, str, str]:
+    """(light, rule, reason) from one segment's inputs (see lights.traffic_light for the keys). `rule`
+    names what decided: no_touches | too_thin | not_measurable | complaints_rising | touches_hurt |
+    touches_no_effect | all_met | effect_unclear | effect_small | optimum | gain_not_shown | heterogeneous.
+    When the method's r reading (`method_light`) gives another light, the reason says so."""
+    light, rule, reason = _decide(inputs, cfg)
+    method = inputs.get("method_light")
+    if light != "grey" and method not in (None, "grey", light):
+        reason += f"; the method's r reading alone would say {method} ({inputs['method_reason']})"
+    return light, rule, reason
+
+
+def _decide(inputs: dict, cfg: AnalysisConfig) -> tuple[str, str, str]:
+    grey = _grey(inputs, cfg)
+    if grey:
+        return ("grey", *grey)
+    effect, summary = inputs["effect"], inputs["effect_summary"]
+    if effect == "not_measurable":
+        return "grey", "not_measurable", summary
+    if inputs["is_complaints_rising"]:
+        return "red", "complaints_rising", f"complaints rising: {inputs['complaints_note']}; {summary}"
+    if effect in ("hurts", "none"):
+        rule = "touches_hurt" if effect == "hurts" else "touches_no_effect"
+        return "red", rule, f"{summary}: stop pushing volume"
+    gained, gain_text = _gain(inputs, cfg)
+    flags = _flags(inputs)
+    if effect == "pays" and gained and not flags:
+        return "green", "all_met", f"{summary}; {gain_text}; complaints stable"
+    why = [summary]
+    rule = {"unclear": "effect_unclear", "small": "effect_small", "pays_to_optimum": "optimum"}.get(effect)
+    if not gained:
+        why.append(gain_text)
+        rule = rule or "gain_not_shown"
+    if flags:
+        why.append("heterogeneous: " + ", ".join(flags))
+        rule = rule or "heterogeneous"
+    return "amber", rule or "gain_not_shown", "; ".join(why)
 
 
 def lower_tier(a: str | None, b: str | None) -> str | None:

@@ -1,4 +1,5 @@
-"""The traffic-light table: gathers each segment's inputs, applies decision.decide, keeps both."""
+"""The traffic-light table: gathers each segment's inputs (the method's r reading, the effect of touches,
+ΔCR, complaints, heterogeneity), applies decision.decide, keeps all of them with the light's rule and reason."""
 
 from __future__ import annotations
 
@@ -7,7 +8,16 @@ import math
 import pandas as pd
 
 from cadence.analytics.config import AnalysisConfig
-from cadence.analytics.decision import SEG, complaints_rising, decide, lower_tier, mixed_gains, weekly_breaches
+from cadence.analytics.decision import (
+    SEG,
+    complaints_rising,
+    decide,
+    lower_tier,
+    method_light,
+    mixed_gains,
+    weekly_breaches,
+)
+from cadence.analytics.effect import effect_of_touches
 from cadence.analytics.intervals import diff_of_proportions
 from cadence.analytics.sql import DIMS
 
@@ -29,13 +39,49 @@ def _segments(df: pd.DataFrame, population: str) -> pd.DataFrame:
     return df[(df["population"] == population) & (df["segment_level"] != "rep_id")]
 
 
+def _effect_inputs(
+    logit: pd.DataFrame, shapes: pd.DataFrame, cells: pd.DataFrame, minimums: pd.DataFrame, cfg: AnalysisConfig
+):
+    """Per segment key: its logistic fit, (touches, converted, leads) cells, curve shape and min_touches
+    row on the effect X (threshold_x_measure) in the decision population."""
+
+    def pick(df: pd.DataFrame) -> pd.DataFrame:
+        if df.empty:
+            return df
+        return df[(df["population"] == cfg.population) & (df["x_measure"] == cfg.threshold_x_measure)]
+
+    by_logit = {r["segment_key"]: r for r in pick(logit).to_dict("records")}
+    by_shape = {r["segment_key"]: r for r in pick(shapes).to_dict("records")}
+    mins = minimums[minimums["threshold"] == "min_touches"] if len(minimums) else minimums
+    by_min = {r["segment_key"]: r for r in mins.to_dict("records")}
+    sel = pick(cells)
+    by_cells = dict(tuple(sel.groupby("segment_key")[["touches", "converted", "leads"]])) if len(sel) else {}
+    empty = pd.DataFrame(columns=["touches", "converted", "leads"])
+    return lambda key: (by_logit.get(key), by_cells.get(key, empty), by_shape.get(key), cfg, by_min.get(key))
+
+
 def traffic_light(
-    fits, checks, cluster_table, composition_table, moments, moments_prev, weeks, cfg: AnalysisConfig
+    fits,
+    checks,
+    cluster_table,
+    composition_table,
+    moments,
+    moments_prev,
+    weeks,
+    logit,
+    shapes,
+    cells,
+    minimums,
+    cfg: AnalysisConfig,
 ) -> pd.DataFrame:
-    """One row per segment: the light, its reason and every input (r of both readings, ΔCR with its
-    interval, complaint rates and weekly breaches, heterogeneity flags) with the thresholds used.
-    `weeks`: segment_key, iso_week, complaints, emails_delivered (may be empty)."""
+    """One row per segment: the light, the rule that decided it and its reason, the effect of touches
+    (marginal effect, touch bands, curve), the method's r reading (r of both readings, tiers, the light
+    r alone gives), ΔCR with its interval, complaint rates and weekly breaches, heterogeneity flags, and the
+    thresholds used. `weeks`: segment_key, iso_week, complaints, emails_delivered (may be empty);
+    `logit`, `shapes`, `cells`, `minimums`: logistic_fits, curve_shapes, lead_cells and thresholds of the
+    month."""
     pop, xm = cfg.population, cfg.x_measure
+    effect_inputs = _effect_inputs(logit, shapes, cells, minimums, cfg)
     f = _segments(fits[fits["trim"] == "none"], pop).set_index(["segment_key", "x_measure"])
     chk = _segments(checks, pop).set_index("segment_key")
     cols = ["segment_key", "leads", "conversions", "emails_complained", "emails_delivered"]
@@ -123,11 +169,14 @@ def traffic_light(
             "is_slope_sign_unstable": "sign" in (c[f"sensitivity_change_{SHORT[xm]}"], c["readings_disagreement"]),
             "is_unexplained_cluster": bool(len(odd) and (odd["segment_key"] == key).any()),
             "is_mixed_gains": mixed_gains(children(seg, mom), cfg),
+            **effect_of_touches(*effect_inputs(key)),
         }
-        light, reason = decide(inputs, cfg)
+        inputs["method_light"], inputs["method_reason"] = method_light(inputs, cfg)
+        light, rule, reason = decide(inputs, cfg)
         rows.append(
             {
                 "light": light,
+                "light_rule": rule,
                 "reason": reason,
                 **inputs,
                 "r_green": cfg.r_green,

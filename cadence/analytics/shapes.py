@@ -3,8 +3,17 @@
 Rule: with at least `min_n_shape` leads and four distinct touch values, fit every shape; start from flat;
 take the straight line when it lowers AIC by more than 2 (about the 5 % test of the slope); then take the
 best curved shape (plateau, S, quadratic) only when it lowers AIC by more than `shape_aic_margin` below
-that. The large margin is deliberate: a breakpoint searched on a grid, or a free S-curve, fits noise
-well enough that plain AIC sees curves in straight-line data (docs/analytics.md).
+the better of flat and line. The large margin is deliberate: a breakpoint searched on a grid, or a free
+S-curve, fits noise well enough that plain AIC sees curves in straight-line data (docs/analytics.md).
+The bar is measured from the better of the two simple shapes (not from the one chosen), so it moves
+continuously with the data: a line that just passes or just fails its test no longer shifts it by 2.
+An optimum (a quadratic whose top lies inside the data) must also beat the best saturating shape
+(plateau or S) by more than 2: a curve that merely flattens is fitted by a parabola too, whose top then
+lands at the end of the flat part; read as an optimum it put "4 -> 12" on a plateau from 6.
+
+`reading` turns a chosen shape into the touch count a threshold rests on: the start of the plateau (the
+plateau's breakpoint, or the S-curve's point of 90 % of its ceiling, rounded), the optimum of an
+inverted U, or none (flat, straight, falling, U, or a bend outside the data).
 """
 
 from __future__ import annotations
@@ -31,16 +40,18 @@ def describe(model: dict, x, n) -> str:
     """The reading a manager gets, e.g. 'plateau from 6 touches' or 'inverted U: optimum at 9 touches'."""
     p, shape = model["params"], model["shape"]
     if shape == "flat":
-        return f"flat: CR {100 * p['c']:.1f} % whatever the touches"
+        return f"flat: CR {100 * p['c']:.1f} %, no curve beats a flat line at this size"
     if shape == "linear":
         return f"linear: {100 * p['m']:+.2f} CR points per touch"
     if shape == "plateau":
-        verb = "rises" if p["m"] > 0 else "falls"
-        return f"plateau from {p['breakpoint']} touches (CR {verb} {100 * p['m']:+.2f} points per touch before)"
+        if p["m"] <= 0:
+            return f"falling: CR {100 * p['m']:+.2f} points per touch up to {p['breakpoint']:g} touches, flat beyond"
+        return f"plateau from {p['breakpoint']:g} touches (CR rises {100 * p['m']:+.2f} points per touch before)"
     if shape == "s":
+        edge = "" if p["x90"] <= _quantile(x, n, 0.95) else " (beyond the data: still rising)"
         return (
             f"S-shape: steepest at {p['x0']:.1f} touches, 90 % of the {100 * p['ceiling']:.0f} % ceiling "
-            f"at {p['x90']:.1f}"
+            f"at {p['x90']:.1f}{edge}"
         )
     inside = _quantile(x, n, 0.05) <= p["vertex"] <= _quantile(x, n, 0.95)
     if inside:
@@ -59,8 +70,17 @@ def why_no_shape(x, s, n, cfg: AnalysisConfig) -> str:
     return "no shape: every lead or none converted"
 
 
-def select_shape(x, s, n, cfg: AnalysisConfig) -> tuple[dict | None, list[dict]]:
-    """(chosen model or None when too thin, every fitted model)."""
+def _has_optimum(model: dict, x, n) -> bool:
+    """An inverted U whose top lies within the 5th-95th percentiles of X."""
+    p = model["params"]
+    if model["shape"] != "quadratic" or not p["c"] < 0:
+        return False
+    return _quantile(x, n, 0.05) <= p["vertex"] <= _quantile(x, n, 0.95)
+
+
+def select_shape(x, s, n, cfg: AnalysisConfig, s_start=None) -> tuple[dict | None, list[dict]]:
+    """(chosen model or None when too thin, every fitted model). `s_start`: an extra starting point of
+    the S-curve fit (a resample starts from the full data's fit)."""
     x, s, n = (np.asarray(a, float) for a in (x, s, n))
     if n.sum() < cfg.min_n_shape or len(x) < 4 or s.sum() == 0 or s.sum() == n.sum():
         return None, []
@@ -69,17 +89,59 @@ def select_shape(x, s, n, cfg: AnalysisConfig) -> tuple[dict | None, list[dict]]
         for m in (
             fit_flat(x, s, n),
             fit_linear(x, s, n),
-            fit_s(x, s, n),
+            fit_s(x, s, n, s_start),
             fit_quadratic(x, s, n),
             fit_plateau(x, s, n, cfg.min_bin_leads, cfg.confidence),
         )
         if m is not None
     ]
-    chosen = models[0] if models[1]["aic"] >= models[0]["aic"] - 2 else models[1]
-    curved = min(models[2:], key=lambda m: m["aic"])
-    if curved["aic"] < chosen["aic"] - cfg.shape_aic_margin:
-        chosen = curved
+    flat, line = models[0], models[1]
+    chosen = flat if line["aic"] >= flat["aic"] - 2 else line
+    bar = min(flat["aic"], line["aic"]) - cfg.shape_aic_margin
+    curved = [m for m in models[2:] if m["aic"] < bar]
+    if curved:
+        best = min(curved, key=lambda m: m["aic"])
+        saturating = [m for m in curved if m["shape"] in ("plateau", "s")]
+        if _has_optimum(best, x, n) and saturating:
+            flattening = min(saturating, key=lambda m: m["aic"])
+            best = best if best["aic"] < flattening["aic"] - 2 else flattening
+        chosen = best
     return chosen, models
+
+
+def model_row(model: dict) -> dict:
+    """A fitted model as curve_shapes stores it: shape and '<shape>_<parameter>' columns."""
+    return {"shape": model["shape"], **{f"{model['shape']}_{k}": v for k, v in model["params"].items()}}
+
+
+def reading(row: dict, x, n) -> tuple[str | None, int | None, str]:
+    """(kind, touches, why) of a curve_shapes row (or model_row) over the touch values x with n leads:
+    ('plateau_start', c, ...) for a rising plateau from c or an S-curve reaching 90 % of its ceiling at c
+    (rounded) within the data; ('optimum', v, ...) for an inverted U whose top v lies within the 5th-95th
+    percentiles of X; (None, None, why) otherwise."""
+    x, n, kind = np.asarray(x, float), np.asarray(n, float), row["shape"]
+    if kind == "plateau":
+        if row["plateau_m"] > 0:
+            return "plateau_start", int(row["plateau_breakpoint"]), "start of the plateau"
+        return None, None, "CR falls with touches"
+    if kind == "s":
+        if row["s_x90"] <= _quantile(x, n, 0.95):
+            return "plateau_start", int(math.floor(row["s_x90"] + 0.5)), "90 % of the S-curve's ceiling"
+        return None, None, "CR still rises at the edge of the data (S-curve's 90 % point beyond it)"
+    if kind == "quadratic":
+        top = {"shape": "quadratic", "params": {"c": row["quadratic_c"], "vertex": row["quadratic_vertex"]}}
+        if _has_optimum(top, x, n):
+            return "optimum", int(math.floor(row["quadratic_vertex"] + 0.5)), "optimum of the inverted U"
+        if row["quadratic_c"] > 0 and _quantile(x, n, 0.05) <= row["quadratic_vertex"] <= _quantile(x, n, 0.95):
+            return None, None, "U-shape: CR dips in the middle of the cadences, no optimum to aim at"
+        return None, None, "CR bends but has no optimum within the data"
+    if kind == "linear":
+        if row["linear_m"] > 0:
+            return None, None, "CR still rises across the data: no saturation seen"
+        return None, None, "CR falls with touches"
+    if kind == "flat":
+        return None, None, "no curve beats a flat line at this size: no bend to set a minimum from"
+    return None, None, "no curve"
 
 
 def bins(x, s, n, min_leads: int, z: float = 1.959963984540054) -> list[dict]:

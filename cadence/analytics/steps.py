@@ -124,12 +124,14 @@ def groups(con: Con, month: str, cfg: AnalysisConfig, note: ScopingNote) -> Fram
 
 
 def decisions(con: Con, month: str, cfg: AnalysisConfig, note: ScopingNote) -> Frames:
-    """The traffic light per segment, with its inputs. Last month's moments come from the marts (the same
-    SQL), not from this schema's history."""
+    """The traffic light per segment, with its rule, reason and inputs (the effect of touches read on the
+    logistic fits, the touch cells, the curve shapes and whether the thresholds step located the curve's
+    bend). Last month's moments come from the marts (the same SQL), not from this schema's history."""
     previous = _query(con, S.moments_sql(cfg), cfg, shift_month(month, -1))
     weeks = read_optional(con, "marts.kpi_guardrails_weekly", month, WEEK_COLUMNS)
     inputs = _read(con, month, "linear_fits", "fit_checks", "clusters", "composition", "segment_moments")
-    return {"traffic_light": traffic_light(*inputs, previous, weeks, cfg)}
+    effect = _read(con, month, "logistic_fits", "curve_shapes", "lead_cells", "thresholds")
+    return {"traffic_light": traffic_light(*inputs, previous, weeks, *effect, cfg)}
 
 
 def thresholds(con: Con, month: str, cfg: AnalysisConfig, note: ScopingNote) -> Frames:
@@ -153,7 +155,7 @@ def express_diagnostic(con: Con, month: str, cfg: AnalysisConfig, note: ScopingN
     return {"diagnostic": diagnostic(t, cfg)}
 
 
-STEPS = (statistics, linear, logistic, curves, ttf, quadrants, groups, decisions, thresholds, express_diagnostic)
+STEPS = (statistics, linear, logistic, curves, ttf, quadrants, groups, thresholds, decisions, express_diagnostic)
 
 
 def run_month(con: Con, month: str, cfg: AnalysisConfig, note: ScopingNote) -> dict[str, int]:

@@ -1,8 +1,12 @@
 """Recommended thresholds per segment, each with its evidence, or a note saying why none is given.
 
-- min_touches: where CR stops rising, on the threshold X (touches before conversion by default): a
-  plateau's breakpoint (its likelihood interval), an S-curve's 90 %-of-ceiling point, an inverted U's
-  optimum. A straight rising line or a flat one gives no new number: keep the current one, and say why.
+- min_touches: the reading of the chosen curve shape on the threshold X (touches before conversion by
+  default): the start of the plateau (a plateau's breakpoint, an S-curve's 90 %-of-ceiling point), or an
+  inverted U's optimum (shapes.reading). A straight, flat, falling or U-shaped curve gives no new number:
+  keep the current one, and say why. A reading is recommended only when it is stable: redone on
+  `threshold_resamples` resamples of the leads (stability.py), at least `threshold_min_agreement` of them
+  land within `threshold_tolerance_touches` of it; otherwise the segment is too thin to locate the bend
+  and nothing is recommended. The interval is the resamples' central `confidence` range.
 - ttf_target_hours: the band edge whose CR gap (within vs beyond) is the most significant, when that gap
   is at least ttf_min_gap_points and its interval excludes 0.
 - max_touches_per_day: j − 1 for the first daily intensity j (most touches in one day) whose leads show
@@ -12,13 +16,14 @@
 
 from __future__ import annotations
 
-import math
-
+import numpy as np
 import pandas as pd
 
 from cadence.analytics.config import AnalysisConfig
 from cadence.analytics.decision import NO_TOUCHES
 from cadence.analytics.intervals import diff_of_proportions
+from cadence.analytics.shapes import reading
+from cadence.analytics.stability import agreement, resampled_readings
 
 KEEP = "keep_current"
 
@@ -53,40 +58,79 @@ def _rates(hi: pd.DataFrame, lo: pd.DataFrame, num: str, den: str, z: float) -> 
     return diff_of_proportions(hi[num].sum(), hi[den].sum(), lo[num].sum(), lo[den].sum(), z)
 
 
+LABEL = {"plateau_start": "start of the plateau", "optimum": "optimum"}
+
+
+def _per_touch(cells: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(touch values, conversions, leads) of (touches, converted, leads) cells, by increasing touches."""
+    per = cells.assign(conv=cells["leads"] * cells["converted"]).groupby("touches", sort=True)[["conv", "leads"]].sum()
+    return per.index.to_numpy(float), per["conv"].to_numpy(float), per["leads"].to_numpy(float)
+
+
+def _s_start(shape: dict):
+    values = [shape.get(f"s_{k}") for k in ("ceiling", "k", "x0")]
+    return None if any(v is None or pd.isna(v) for v in values) else values
+
+
 def min_touches(shape: dict, cells: pd.DataFrame, current, cfg: AnalysisConfig) -> dict:
     """From a curve_shapes row (threshold X) and that segment's (touches, converted, leads) cells."""
     kind, n = shape["shape"], int(shape["leads"])
-    out = {"basis": shape["description"]}
+    out = {"basis": shape["description"], "shape": kind}
     if kind == "insufficient_data" or n < cfg.min_n:
         return _result("min_touches", current, n, "too_thin", None, f"too thin to recommend: {n} leads", **out)
-    value = None
-    if kind == "plateau" and shape["plateau_m"] > 0:
-        value = shape["plateau_breakpoint"]
-        out.update(interval_low=shape["plateau_breakpoint_ci_low"], interval_high=shape["plateau_breakpoint_ci_high"])
-    elif kind == "s":
-        value = math.ceil(shape["s_x90"])
-    elif kind == "quadratic" and shape["quadratic_c"] < 0 and "optimum" in shape["description"]:
-        value = round(shape["quadratic_vertex"])
+    x, s, leads = _per_touch(cells)
+    what, value, why = reading(shape, x, leads)
+    out["reading"] = what
     if value is None:
-        why = (
-            "CR still rises across the data: no saturation seen"
-            if kind in ("linear", "quadratic")
-            else "CR does not rise with touches"
+        advice = (
+            "keep the current minimum, do not raise it"
+            if "fall" in why
+            else "keep the current minimum and test a change before moving it"
         )
+        return _result("min_touches", current, n, KEEP, current, f"{why}; {advice}", **out)
+    tol = cfg.threshold_tolerance_touches
+    votes = resampled_readings(x, s, leads, cfg, _s_start(shape), value)
+    stable, share = agreement(value, votes, cfg)
+    found = np.array([v for v in votes if v is not None], float)
+    q = (1 - cfg.confidence) / 2
+    if len(found):  # the resamples' central range, in touch counts they actually read
+        out.update(
+            interval_low=float(np.quantile(found, q, method="inverted_cdf")),
+            interval_high=float(np.quantile(found, 1 - q, method="inverted_cdf")),
+        )
+    out.update(stability=share, resamples=len(votes))
+    touches = f"touch{'es' if tol != 1 else ''}"
+    if not stable:
+        spread = f"they read {out['interval_low']:g} to {out['interval_high']:g} touches" if len(found) else ""
+        bendless = f"{1 - len(found) / len(votes):.0%} see no bend" if len(found) < len(votes) else ""
         return _result(
             "min_touches",
             current,
             n,
-            KEEP,
-            current,
-            f"{why}; keep the current minimum and test a change before moving it",
+            "too_thin",
+            None,
+            f"too thin to locate the {LABEL[what]}: the curve puts it at {value} touches, but only {share:.0%} of "
+            f"{len(votes)} resamples of these {n} leads land within ±{tol} {touches} "
+            f"({'; '.join(t for t in (spread, bendless) if t)}; {cfg.threshold_min_agreement:.0%} needed); "
+            "keep the current minimum",
             **out,
         )
+    where = (
+        f"{LABEL[what]} at {value} touches ({share:.0%} of {len(votes)} resamples of the leads within ±{tol} {touches})"
+        if votes
+        else f"{LABEL[what]} at {value} touches (no resampling)"
+    )
     cells = cells.assign(conv=cells["leads"] * cells["converted"])
-    d = _rates(cells[cells["touches"] >= value], cells[cells["touches"] < value], "conv", "leads", cfg.z)
+    if what == "optimum":
+        near = cells["touches"].between(value - tol, value + tol)
+        d = _rates(cells[near], cells[~near], "conv", "leads", cfg.z)
+        versus = f"leads with {value - tol}-{value + tol} touches convert"
+    else:
+        d = _rates(cells[cells["touches"] >= value], cells[cells["touches"] < value], "conv", "leads", cfg.z)
+        versus = f"leads with >= {value} touches convert"
     note = (
-        f"leads with >= {int(value)} touches convert {100 * d['diff']:+.1f} points "
-        f"[{100 * d['ci_low']:+.1f}, {100 * d['ci_high']:+.1f}] vs the others"
+        f"{where}; {versus} {100 * d['diff']:+.1f} points [{100 * d['ci_low']:+.1f}, {100 * d['ci_high']:+.1f}] "
+        "vs the others"
     )
     return _result("min_touches", current, n, "recommended", int(value), note, **out, **_gap(d))
 
