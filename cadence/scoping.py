@@ -230,6 +230,12 @@ SCHEMA: dict[str, Any] = {
         "r_amber": (_number(0, 1), 0.10),
         "delta_cr_points_green": (_number(-100, 100), 2.0),
         "effect_min_points": (_number(0, 100), 0.5),
+        # the experiment a verdict proposes (cadence.analytics.verdict): lift to detect, power, floor per arm,
+        # and the longest test worth proposing at the segment's monthly volume
+        "experiment_mde_points": (_number(0.1, 100), 3.0),
+        "experiment_power": (_number(0.5, 0.99), 0.8),
+        "experiment_min_per_arm": (_number(1, 10**7, integer=True), 200),
+        "experiment_max_weeks": (_number(1, 52, integer=True), 4),
         "threshold_resamples": (_number(0, 10_000, integer=True), 100),
         "threshold_min_agreement": (_number(0, 1), 0.8),
         "threshold_tolerance_touches": (_number(0, 100, integer=True), 1),

@@ -64,6 +64,13 @@ class Segments:
             return {}
         return dict(part.split("=", 1) for part in key.split(" | ") if "=" in part)
 
+    @staticmethod
+    def label(key: str) -> str:
+        """'channel=inbound | company_size=SMB' -> 'Inbound · SMB'; 'all' -> 'All in-scope leads'."""
+        if not key or key == "all":
+            return "All in-scope leads"
+        return " · ".join(v[:1].upper() + v[1:] for v in Segments.parse(key).values())
+
     def slug(self, key: str) -> str:
         """'channel=inbound | company_size=SMB' -> 'inbound-SMB' (ids and anchors)."""
         return "-".join(self.parse(key).values()) or "all"

@@ -269,11 +269,6 @@ def test_uci_bank_calls_never_say_contact_frequency_pays(uci):
             assert not CLAIM.search(text), (table, text)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cadence/reports/findings.py (_slope_lesson) still writes 'Contact frequency pays' from the sign-blind "
-    "slope; issue 15 item 1 renders it from traffic_light.effect (remove this marker then)",
-)
 def test_uci_audit_note_never_says_contact_frequency_pays(uci):
     from cadence.reports.gather import gather
     from cadence.reports.note import render_note
@@ -281,3 +276,6 @@ def test_uci_audit_note_never_says_contact_frequency_pays(uci):
     con, month = uci
     text = render_note(gather(con, month))
     assert "red" in text and not CLAIM.search(text), [line for line in text.splitlines() if CLAIM.search(line)]
+    verdict = read_month(con, "verdicts", month).set_index("segment_key").loc["all"]
+    assert verdict["effect"] == "hurts" and verdict["change_direction"] != "raise"
+    assert f"- {verdict['headline']}" in text  # the summary on top quotes the verdict

@@ -217,3 +217,64 @@ def test_rebuilding_one_report_leaves_no_temporary_file(built):
     assert set(out.paths) == {"audit_note", "audit_note_html"}
     assert not list(built["reports"].glob("*.tmp*"))
     assert os.path.getsize(out.paths["audit_note"]) > 2000
+
+
+def test_every_output_tells_each_segments_verdict(built):
+    """One story per segment: the dashboard (matrix cell and segment card), the note (summary, decision row,
+    experiments) and the workbook's Verdicts sheet say what analytics.verdicts stores, and the verdicts do not
+    contradict themselves (no raise of contact volume under a red light or an effect that hurts; the
+    experiment tests the change in its direction, only where the segment reaches the sample in time)."""
+    import openpyxl
+
+    from cadence.analytics.config import analysis_config
+
+    cfg = analysis_config()
+    with duckdb.connect(str(built["db"]), read_only=True) as con:
+        v = con.execute("select * from analytics.verdicts where partition_month = ?", [MONTH]).df()
+    assert len(v) >= 8 and (v["segment_key"] == "all").sum() == 1
+    html = (built["reports"] / "dashboard.html").read_text()
+    md = (built["reports"] / "audit_note.md").read_text()
+    decisions = md.split("## Decisions proposed per segment")[1].split("\n## ")[0]
+    experiments = md.split("## Experiments to run")[1].split("\n## ")[0]
+    summary = md.split("## Summary")[1].split("\n## ")[0]
+    rows = {r[0]: r for r in (line.strip("| ").split(" | ") for line in decisions.splitlines()
+                              if line.startswith("| ") and not line.startswith("| Segment"))}
+    ws = openpyxl.load_workbook(built["reports"] / "audit_workbook.xlsx")["Verdicts"]
+    sheet = {r[0]: r for r in ws.iter_rows(min_row=2, values_only=True)}
+    for r in v.to_dict("records"):
+        key, light, label = r["segment_key"], r["light"], fmt.segment_label(r["segment_key"])
+        # the verdict itself: consistent
+        if r["change_direction"] == "raise" and r["change_threshold"] in ("min_touches", "max_touches_per_day"):
+            assert light != "red" and r["effect"] != "hurts", r
+        if r["change_threshold"]:
+            assert (r["change_to"] > r["change_from"]) == (r["change_direction"] == "raise")
+        if r["experiment_status"] == "proposed":
+            assert r["experiment_weeks"] <= cfg.experiment_max_weeks and r["experiment_leads_per_arm"] >= 200
+            assert f"{r['change_from']:g} → {r['change_to']:g}" in r["experiment"]
+        # the dashboard: the segment's card and its matrix cell carry the verdict's light
+        if key != "all":
+            card = re.search(rf'<div class="facts" data-segment="{re.escape(key)}" data-light="(\w+)">', html)
+            cell = re.search(rf'data-segment="{re.escape(key)}" data-light="(\w+)">\s*<b>', html)
+            assert card and card.group(1) == light and cell and cell.group(1) == light, key
+            block = html[card.start(): html.index('<div class="mini">', card.start())]
+            for name in ("min_touches", "ttf_target_hours", "max_touches_per_day"):
+                cur, rec = r[f"{name}_current"], r[f"{name}_recommended"]
+                changed = not pd_missing(rec)
+                assert (f"{fmt.num(cur, 0)} → {fmt.num(rec, 0)}" in block) == changed, (key, name)
+        # the note: its decision row, its experiment line, the summary sentence if any
+        assert rows[label][1] == light and rows[label][2] == r["decision"], label
+        line = next((e for e in experiments.splitlines() if e.startswith(f"- {label}:")), None)
+        assert (line is not None) == (not pd_missing(r["experiment"]) and key != "all"), label
+        if line:
+            assert r["experiment"] in line
+        said = [s for s in summary.splitlines() if s.startswith(f"- {label}:")]
+        assert all(s == f"- {r['headline']}" for s in said)
+        # the workbook
+        assert sheet[label][3] == light and sheet[label][6] == r["decision"], label
+    overall = v[v["segment_key"] == "all"].iloc[0]
+    pays = "Contact frequency pays" in md
+    assert pays == (overall["effect"] in ("pays", "pays_to_optimum"))
+
+
+def pd_missing(value) -> bool:
+    return value is None or value != value

@@ -44,6 +44,11 @@ TABLES: dict[str, str] = {
     "thresholds": "One row per segment and threshold (min_touches, ttf_target_hours, max_touches_per_day): current "
     "and recommended value, status, the curve shape and reading it rests on, its stability over resamples of the "
     "leads, evidence (leads, interval, gap) and a note.",
+    "verdicts": "One row per segment shown in the reports ('all' and each cell) and month: the verdict every "
+    "sentence, colour and number about the segment is rendered from: light and reason, effect of touches, the "
+    "threshold changes the light allows (a raise of contact volume under a red light is held, with why), the "
+    "decision, the A/B test of the primary change (or why it cannot run within experiment_max_weeks) and a "
+    "one-sentence headline.",
     "diagnostic": "One row per question (1-10) of the express diagnostic: status (answered | partial | "
     "needs_human_input | not_measurable), the answer and the table holding its evidence.",
 }
@@ -61,7 +66,7 @@ STEPS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "groups": (("clusters", "composition"), ("linear_fits", FCT)),
     "thresholds": (("thresholds",), ("curve_shapes", "lead_cells", "ttf_gaps", FCT)),
     "decisions": (
-        ("traffic_light",),
+        ("traffic_light", "verdicts"),
         (
             "linear_fits",
             "fit_checks",

@@ -29,6 +29,10 @@ class AnalysisConfig:
     r_amber: float
     delta_cr_points_green: float
     effect_min_points: float
+    experiment_mde_points: float
+    experiment_power: float
+    experiment_min_per_arm: int
+    experiment_max_weeks: int
     threshold_resamples: int
     threshold_min_agreement: float
     threshold_tolerance_touches: int

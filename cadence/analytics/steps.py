@@ -19,6 +19,7 @@ from cadence.analytics.recommend import threshold_table
 from cadence.analytics.shapes import touch_curves
 from cadence.analytics.store import read_month, read_optional, write_month
 from cadence.analytics.ttf import ttf_bands, ttf_gaps
+from cadence.analytics.verdict import verdicts
 from cadence.scoping import ScopingNote
 
 Con = duckdb.DuckDBPyConnection
@@ -131,7 +132,8 @@ def decisions(con: Con, month: str, cfg: AnalysisConfig, note: ScopingNote) -> F
     weeks = read_optional(con, "marts.kpi_guardrails_weekly", month, WEEK_COLUMNS)
     inputs = _read(con, month, "linear_fits", "fit_checks", "clusters", "composition", "segment_moments")
     effect = _read(con, month, "logistic_fits", "curve_shapes", "lead_cells", "thresholds")
-    return {"traffic_light": traffic_light(*inputs, previous, weeks, *effect, cfg)}
+    lights = traffic_light(*inputs, previous, weeks, *effect, cfg)
+    return {"traffic_light": lights, "verdicts": verdicts(lights, effect[-1], cfg)}
 
 
 def thresholds(con: Con, month: str, cfg: AnalysisConfig, note: ScopingNote) -> Frames:

@@ -3,7 +3,7 @@ method's three pictures for all leads, the traffic light per segment and the gua
 
 from __future__ import annotations
 
-from cadence.reports import fmt, theme, views
+from cadence.reports import fmt, theme, verdicts, views
 from cadence.reports.gather import DOTS_OVERALL, DOTS_PER_SEGMENT, ReportData
 from cadence.reports.html import Raw, card, esc, section
 from cadence.reports.tiles import Tile, compute_tiles
@@ -51,8 +51,8 @@ def tile_html(t: Tile) -> str:
 
 
 def _light_matrix(data: ReportData) -> str:
-    lights = data.of("lights")
-    if lights.empty:
+    lights, verdict = data.of("lights"), verdicts.table(data)
+    if verdict.empty:
         return '<p class="na">Traffic light: not available.</p>'
     # rows: the values of every dimension but the last (crossed); columns: the last dimension's values
     keys = views.segment_keys(data)
@@ -65,16 +65,18 @@ def _light_matrix(data: ReportData) -> str:
         cells.append(f'<div class="rh">{esc(" · ".join(v[:1].upper() + v[1:] for v in labels) or col_dim)}</div>')
         for value in columns:
             key = ACTIVE.key({**dict(zip(row_dims, labels, strict=True)), col_dim: value})
-            row = lights[lights["segment_key"] == key]
-            if row.empty:
+            v = verdicts.get(data, key)  # the light, its reason and ΔCR: the segment's verdict
+            if not v:
                 cells.append('<div class="cell na">–</div>')
                 continue
-            r = row.iloc[0]
-            tone = r["light"] if r["light"] in ("green", "amber", "red") else "grey"
+            method = lights[lights["segment_key"] == key]
+            r_used = method.iloc[0]["r_used"] if len(method) else None  # the method's r, shown, not deciding
+            tone = v["light"] if v["light"] in ("green", "amber", "red") else "grey"
             cells.append(
-                f'<a class="cell {tone}" href="#seg-{esc(views.chart_name(key))}" title="{esc(r["reason"])}">'
-                f"<b>{esc(r['light'])}</b><br>r {fmt.num(r['r_used'], 2)}<br>"
-                f"{fmt.points(r['delta_cr_points'])}</a>"
+                f'<a class="cell {tone}" href="#seg-{esc(views.chart_name(key))}" title="{esc(v["light_reason"])}" '
+                f'data-segment="{esc(key)}" data-light="{esc(v["light"])}">'
+                f"<b>{esc(v['light'])}</b><br>r {fmt.num(r_used, 2)}<br>"
+                f"{fmt.points(v['delta_cr_points'])}</a>"
             )
     style = f"grid-template-columns:70px repeat({max(len(columns), 1)},minmax(0,1fr))"
     return f'<div class="lights" style="{style}">{"".join(cells)}</div>'
@@ -114,6 +116,16 @@ def ttf_caption(seg: views.Segment, untouched: bool = False) -> str:
     return f"r {fmt.num(t['r'], 2)} · {fmt.points(100 * t['slope'], 1)} per 10× TTF · R² {fmt.num(t['r2'], 3)}"
 
 
+def summary(data: ReportData) -> str:
+    """What to do this month, in 3-5 sentences: the verdicts' headlines, before any statistic."""
+    lines = verdicts.summary(data)
+    if not lines:
+        return ""
+    items = "".join(f"<li>{esc(line)}</li>" for line in lines)
+    return card("This month", f'<ul class="summary">{items}</ul>',
+                "one sentence per segment verdict: light, what touches do, conversion, the change to make or test")
+
+
 def level1(data: ReportData, ax: views.Axes) -> Raw:
     tiles = "".join(tile_html(t) for t in compute_tiles(data))
     seg = views.segment(data, "all")
@@ -143,7 +155,7 @@ def level1(data: ReportData, ax: views.Axes) -> Raw:
     return section(
         "level1",
         "Strategic KPIs",
-        f'<div class="tiles">{tiles}</div><div class="row c4">{row}</div>' + legend(data),
+        summary(data) + f'<div class="tiles">{tiles}</div><div class="row c4">{row}</div>' + legend(data),
         "Level 1",
         sub,
     )

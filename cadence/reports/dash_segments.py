@@ -3,9 +3,7 @@ shared axes), then the funnel by stage, the KPIs by entry phase and the top outl
 
 from __future__ import annotations
 
-import pandas as pd
-
-from cadence.reports import charts, fmt, views
+from cadence.reports import charts, fmt, verdicts, views
 from cadence.reports.dash_overview import fit_caption, ttf_caption
 from cadence.reports.gather import ReportData
 from cadence.reports.html import Raw, card, dl, esc, light_chip, section, table
@@ -13,24 +11,6 @@ from cadence.scoping import FUNNEL_PHASES
 from cadence.segments import DIMS
 
 CHART_SIZE = (336, 240)
-THRESHOLD_NAMES = {
-    "min_touches": "Minimum touches",
-    "ttf_target_hours": "TTF target (h)",
-    "max_touches_per_day": "Daily touch cap",
-}
-
-
-def threshold_lines(rows: pd.DataFrame) -> list[str]:
-    """'Minimum touches: 4 → 6 (recommended)' per threshold of the segment."""
-    out = []
-    for r in rows.itertuples():
-        name = THRESHOLD_NAMES.get(r.threshold, r.threshold)
-        cur, rec = fmt.num(r.current_value, 0), fmt.num(r.recommended_value, 0)
-        change = f"{cur} → {rec}" if r.status == "recommended" and cur != rec else cur
-        out.append(f"{name}: {change} ({str(r.status).replace('_', ' ')})")
-    return out
-
-
 def _delta_cr(data: ReportData, seg: views.Segment) -> str:
     prev = data.of("kpis", data.previous)
     row = prev[prev["segment_key"] == seg.key] if len(prev) else prev
@@ -40,7 +20,7 @@ def _delta_cr(data: ReportData, seg: views.Segment) -> str:
 
 
 def _facts(data: ReportData, seg: views.Segment) -> str:
-    k, f, light, q = seg.kpi, seg.fit, seg.light, seg.quadrant
+    k, f, q = seg.kpi, seg.fit, seg.quadrant
     trimmed = seg.fit_trimmed.get("r") if seg.fit_trimmed else None
     untouched = views.no_touches(data, seg)
 
@@ -68,12 +48,15 @@ def _facts(data: ReportData, seg: views.Segment) -> str:
         ),
         ("Leads in Q1 · Q3", touch(f"{fmt.pct(q.get('share_q1'), 0)} · {fmt.pct(q.get('share_q3'), 0)}")),
     ]
-    reason = esc(light.get("reason", "traffic light not available"))
-    th = "".join(f"<li>{esc(t)}</li>" for t in threshold_lines(seg.thresholds)) or "<li>not available</li>"
+    v = verdicts.get(data, seg.key)  # light, reason, decision and thresholds: the segment's one verdict
+    reason = esc(v.get("light_reason") or "traffic light not available")
+    decision = f'<div class="decision"><b>{esc(v["decision"])}</b></div>' if v else ""
+    th = "".join(f"<li>{esc(t)}</li>" for t in verdicts.threshold_lines(v)) or "<li>not available</li>"
     return (
-        f'<div class="facts"><h3>{esc(fmt.segment_label(seg.key))} {light_chip(light.get("light"))}</h3>'
-        f'<div class="reason">{reason}</div>{dl(items)}'
-        f'<div class="sub" style="margin-top:6px">Thresholds proposed</div><ul class="th">{th}</ul></div>'
+        f'<div class="facts" data-segment="{esc(seg.key)}" data-light="{esc(v.get("light", ""))}">'
+        f'<h3>{esc(fmt.segment_label(seg.key))} {light_chip(v.get("light"))}</h3>'
+        f'<div class="reason">{reason}</div>{decision}{dl(items)}'
+        f'<div class="sub" style="margin-top:6px">Thresholds</div><ul class="th">{th}</ul></div>'
     )
 
 

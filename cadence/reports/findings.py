@@ -1,19 +1,13 @@
 """What the audit note says, derived from the month's tables: the changes since last month, three lessons
-from the data, the decision proposed per segment with its evidence, and the experiments to run next."""
+from the data, the decision proposed per segment with its evidence, and the experiments to run next. The
+decisions, experiments and every claim about whether touches pay come from the segment verdicts
+(analytics.verdicts, through cadence.reports.verdicts), never from a statistic read here on its own."""
 
 from __future__ import annotations
 
-from cadence.reports import fmt, views
-from cadence.reports.dash_segments import threshold_lines
+from cadence.analytics.effect import PAYING
+from cadence.reports import fmt, verdicts, views
 from cadence.reports.gather import SEGMENT_LEVEL, ReportData
-
-DECISIONS = {
-    "green": "Roll out widely: make the cadence below the segment's rule",
-    "amber": "Re-segment and adjust the cadence; confirm with an A/B test before rolling out",
-    "red": "Stop pushing volume: revise content and first-contact speed, then test again",
-    "grey": "Keep current rules; collect more leads before deciding",
-}
-UNTOUCHED = "Keep current rules; the touches (calls, e-mails, meetings) are needed to decide"
 
 
 def changes(data: ReportData) -> list[str]:
@@ -61,13 +55,19 @@ def _slope_lesson(data: ReportData) -> str | None:
     if not seg.fit or per.empty:
         return None
     hi, lo = per.loc[per["slope"].idxmax()], per.loc[per["slope"].idxmin()]
-    return (
-        f"**Contact frequency pays, unevenly.** Each extra touch adds {fmt.points(100 * seg.fit['slope'], 2)} of CR "
-        f"overall (r {fmt.num(seg.fit['r'], 2)}, R² {fmt.num(seg.fit['r2'], 3)}: touches explain little of who "
-        f"converts). Steepest in {fmt.segment_label(hi['segment_key'])} ({fmt.points(100 * hi['slope'], 2)} per "
-        f"touch), flattest in {fmt.segment_label(lo['segment_key'])} ({fmt.points(100 * lo['slope'], 2)}, "
-        f"p = {lo['r_p_value']:.2g})."
-    )
+    effect = verdicts.get(data, "all").get("effect")
+    fit = (f"r {fmt.num(seg.fit['r'], 2)}, R² {fmt.num(seg.fit['r2'], 3)}, slope "
+           f"{fmt.points(100 * seg.fit['slope'], 2)} per touch")
+    spread = (f"Steepest in {fmt.segment_label(hi['segment_key'])} ({fmt.points(100 * hi['slope'], 2)} per touch), "
+              f"flattest in {fmt.segment_label(lo['segment_key'])} ({fmt.points(100 * lo['slope'], 2)}).")
+    summary = verdicts.get(data, "all").get("effect_summary") or ""
+    if effect in PAYING:
+        head = "Contact frequency pays" + (" up to an optimum" if effect == "pays_to_optimum" else "")
+        return f"**{head}.** {summary} ({fit}: r stays small on a 0/1 outcome). {spread}"
+    if effect == "hurts":
+        return f"**More touches go with lower conversion.** {summary} ({fit}). {spread}"
+    return (f"**Contact frequency does not clearly move conversion at this size.** {summary} ({fit}). "
+            f"{spread}")
 
 
 def _ttf_lesson(data: ReportData) -> str | None:
@@ -83,10 +83,13 @@ def _ttf_lesson(data: ReportData) -> str | None:
         if not fmt.missing(r["evidence_gap_points"])
         else str(r["note"])
     )
+    share = kpi.get("share_within_ttf_target")
+    within = (f"yet only {fmt.pct(share, 0)} of leads are contacted within their target"
+              if not fmt.missing(share) and share < 0.9 else f"{fmt.pct(share, 0)} of leads are contacted within "
+              "their target")
     return (
-        f"**Speed to first contact matters.** {gap}; yet only "
-        f"{fmt.pct(kpi.get('share_within_ttf_target'), 0)} of leads are contacted within their target and the "
-        f"median TTF is {fmt.hours(kpi.get('ttf_median_hours'))}."
+        f"**Speed to first contact.** {gap}; {within} and the median TTF is "
+        f"{fmt.hours(kpi.get('ttf_median_hours'))}."
     )
 
 
@@ -99,10 +102,15 @@ def _shape_lesson(data: ReportData) -> str | None:
         if len(shapes)
         else shapes
     )
+    # a bend is a lesson only where the segment's verdict says touches pay (up to the bend)
+    keys = curved["segment_key"] if len(curved) else []
+    paying = {k for k in keys if verdicts.get(data, k).get("effect") in PAYING}
+    curved = curved[curved["segment_key"].isin(paying)] if len(curved) else curved
     if curved.empty:
         return None
     items = "; ".join(f"{fmt.segment_label(r['segment_key'])}: {r['description']}" for r in curved.to_dict("records"))
-    return f"**More is not always better.** The curve bends in some segments ({items}): set minimums at the bend."
+    return (f"**More is not always better.** The curve bends in some segments ({items}): the minimums in the "
+            "decisions below sit at the bend where its location is stable.")
 
 
 def _cluster_lesson(data: ReportData) -> str | None:
@@ -133,56 +141,32 @@ def lessons(data: ReportData) -> list[str]:
 
 
 def decisions(data: ReportData) -> list[dict]:
-    """Per segment: light, the decision it implies, the threshold changes proposed, and the evidence."""
+    """Per segment ('all', then the cells): its verdict's light, decision, threshold lines and evidence."""
     rows = []
     for key in ["all", *views.segment_keys(data)]:
-        seg = views.segment(data, key)
-        light = seg.light.get("light", "grey") if seg.light else "grey"
-        f, untouched = seg.fit, views.no_touches(data, seg)
-        evidence = [seg.light.get("reason", "")] if seg.light else []
-        if untouched:
-            if not any(fmt.NO_TOUCHES in e for e in evidence):  # the light's reason may say it already
-                evidence.append(fmt.NO_TOUCHES)
-        elif f:
-            evidence.append(
-                f"n {fmt.num(f['leads'])}, r {fmt.num(f['r'], 2)} [{fmt.num(f['r_ci_low'], 2)}, "
-                f"{fmt.num(f['r_ci_high'], 2)}], slope {fmt.points(100 * f['slope'], 2)}/touch"
-            )
-        if seg.light and not fmt.missing(seg.light.get("delta_cr_points")):
-            evidence.append(
-                f"ΔCR {fmt.points(seg.light['delta_cr_points'])} "
-                f"[{fmt.signed(seg.light['delta_cr_ci_low_points'], 1)}, "
-                f"{fmt.signed(seg.light['delta_cr_ci_high_points'], 1)}]"
-            )
-        th = seg.thresholds
-        proposed = (
-            th[(th["status"] == "recommended") & (th["recommended_value"] != th["current_value"])] if len(th) else th
-        )
-        evidence += [str(n) for n in proposed["note"]] if len(proposed) else []
+        v = verdicts.get(data, key)
+        if not v:
+            continue
         rows.append(
             {
                 "segment": fmt.segment_label(key),
                 "key": key,
-                "light": light,
-                "decision": UNTOUCHED if untouched else DECISIONS.get(light, ""),
-                "thresholds": threshold_lines(proposed) if len(proposed) else [],
-                "evidence": "; ".join(e for e in evidence if e),
+                "light": v["light"],
+                "decision": v["decision"],
+                "thresholds": [line for line in verdicts.threshold_lines(v) if "→" in line or "held" in line],
+                "evidence": verdicts.evidence(v),
             }
         )
     return rows
 
 
 def experiments_to_run(data: ReportData) -> list[str]:
-    """Threshold changes the data recommends that no current experiment covers: each becomes an A/B test."""
+    """The verdicts' experiments (the primary change, in its direction) that no current experiment covers:
+    proposed where the segment reaches the sample in time, else how long it would take."""
     running = set(data.of("exp_designs")["segment"]) if len(data.of("exp_designs")) else set()
     out = []
-    for d in decisions(data):
-        if d["key"] == "all" or not d["thresholds"] or d["key"] in running:
-            continue
-        leads = views.segment(data, d["key"]).kpi.get("leads")
-        out.append(
-            f"{d['segment']}: test {', '.join(d['thresholds'])} against current practice, 2-4 weeks, "
-            f"randomised by lead (about {fmt.num(leads)} leads a month; the method asks ≥ 200 per arm, "
-            "the design asset sizes it for the lift sought)."
-        )
+    for key in views.segment_keys(data):
+        v = verdicts.get(data, key)
+        if v.get("experiment") and key not in running:  # get() gives None for a stored NULL
+            out.append(f"{fmt.segment_label(key)}: {v['experiment']}.")
     return out

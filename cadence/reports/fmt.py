@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 
 from cadence.analytics.decision import NO_TOUCHES as NO_TOUCHES  # what a touch figure says without touches
+from cadence.segments import Segments
 
 DASH = "–"
 
@@ -59,10 +60,7 @@ def month_label(month: str, short: bool = False) -> str:
 
 def segment_label(key: str) -> str:
     """'channel=inbound | company_size=SMB' -> 'Inbound · SMB'; 'all' -> 'All in-scope leads'."""
-    if not key or key == "all":
-        return "All in-scope leads"
-    values = [part.split("=", 1)[-1].strip() for part in key.split("|")]
-    return " · ".join(v[:1].upper() + v[1:] for v in values)
+    return Segments.label(key)
 
 
 def short_version(version: Any) -> str:

@@ -35,6 +35,7 @@ TABLES = {
     "bins": ("analytics.touch_curve_bins", "population = $population and x_measure = $x"),
     "shapes": ("analytics.curve_shapes", "population = $population and x_measure = $x"),
     "lights": ("analytics.traffic_light", ""),
+    "verdicts": ("analytics.verdicts", ""),
     "thresholds": ("analytics.thresholds", ""),
     "clusters": ("analytics.clusters", "is_cluster"),
     "units": ("analytics.unit_quadrants", ""),

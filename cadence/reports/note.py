@@ -9,7 +9,7 @@ from html import escape
 
 from markdown_it import MarkdownIt
 
-from cadence.reports import findings, fmt, theme, views
+from cadence.reports import findings, fmt, theme, verdicts, views
 from cadence.reports.dash_ops import rule_status
 from cadence.reports.gather import ReportData
 from cadence.reports.tiles import compute_tiles
@@ -40,6 +40,8 @@ def render_note(data: ReportData) -> str:
     ]
     if sources := views.sources_statement(data):
         out += ["", f"> {sources}"]
+    if lines := verdicts.summary(data):
+        out += ["", "## Summary", "", *[f"- {line}" for line in lines]]
     tiles = compute_tiles(data)
     out += [
         "",

@@ -72,6 +72,8 @@ ul.th{{margin:2px 0 0;padding-left:16px}} .tbl.grid td,.tbl.grid th{{padding:3px
 .tbl.grid th.grp,.tbl.grid td.grp{{border-left:2px solid {LINE}}} .tbl.grid th.grp{{text-align:center}}
 .tbl.grid td.zero{{color:{FAINT}}} .tbl td.nw{{white-space:nowrap}}
 .reason{{font-size:12.5px;margin-top:4px}}
+.decision{{font-size:12.5px;margin-top:4px}}
+ul.summary{{margin:4px 0 0;padding-left:18px;font-size:14px;line-height:1.55}}
 .mini .mt{{font-size:12.5px;font-weight:650}}
 .mini .mc{{font-size:12px;color:{MUTED};margin-bottom:4px;min-height:34px}}
 .status{{display:flex;flex-direction:column;gap:6px;font-size:12.5px;margin-top:10px}}

@@ -9,7 +9,7 @@ import pandas as pd
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 
-from cadence.reports import fmt, views
+from cadence.reports import fmt, verdicts, views
 from cadence.reports.dash_ops import rule_status
 from cadence.reports.gather import ReportData
 from cadence.reports.workbook_scatter import MAX_LEAD_ROWS, leads_sheet, scatter_sheet
@@ -86,6 +86,7 @@ def sheets(wb: Workbook, data: ReportData) -> None:
     if len(fits) and len(lights):
         table = table.merge(lights[["segment_key", "light", "reason", "delta_cr_points"]], on="segment_key", how="left")
     write_table(wb.create_sheet("Fits"), 1, 1, table)
+    write_table(wb.create_sheet("Verdicts"), 1, 1, _verdicts(data))
     rules = pd.DataFrame(rule_status(data))
     ws = wb.create_sheet("Guardrails")
     nxt = write_table(
@@ -134,6 +135,22 @@ def sheets(wb: Workbook, data: ReportData) -> None:
     readme.column_dimensions["A"].width = 120
 
 
+VERDICT_COLUMNS = {"segment_key": "segment", "leads": "leads", "cr": "CR", "light": "light",
+                   "light_reason": "why", "effect": "effect of touches", "decision": "decision",
+                   "thresholds": "thresholds", "experiment": "experiment", "headline": "in one sentence"}
+
+
+def _verdicts(data: ReportData) -> pd.DataFrame:
+    """One row per segment: the verdict the dashboard and the note render (analytics.verdicts)."""
+    v = verdicts.table(data)
+    if v.empty:
+        return pd.DataFrame({"Verdicts": ["not available"]})
+    v = v.astype(object).where(v.notna(), None)
+    v["thresholds"] = ["; ".join(verdicts.threshold_lines(r)) for r in v.to_dict("records")]
+    v["segment_key"] = [fmt.segment_label(k) for k in v["segment_key"]]
+    return v[list(VERDICT_COLUMNS)].rename(columns=VERDICT_COLUMNS)
+
+
 def _readme(data: ReportData) -> list[str]:
     as_of = data.meta.get("data_as_of")
     return [
@@ -150,6 +167,8 @@ def _readme(data: ReportData) -> list[str]:
         f"{MAX_LEAD_ROWS:,} leads (said on the sheet).",
         "KPIs: the audit KPIs per segment (marts.kpi_segments_monthly).",
         "Fits: r, slope, intercept, R² and the traffic light per segment (analytics).",
+        "Verdicts: per segment, the light and why, the effect of touches, the decision, the thresholds, the "
+        "experiment and the one-sentence summary (analytics.verdicts: what the dashboard and the note say).",
         "Guardrails: every rule's status this month, then the weekly rates per segment.",
         "Lists: recurring Q3 (coaching priority) and Q1 (models to imitate) accounts and reps.",
     ] + (
