@@ -153,7 +153,7 @@ def test_every_table_is_written_per_month_with_the_note_version(warehouse):
             "select table_name from information_schema.tables where table_schema = 'analytics'"
         ).fetchall()
     ]
-    assert len(tables) == 19
+    assert len(tables) == 20
     for table in tables:
         rows = con.execute(
             f"select partition_month, count(*), min(scoping_note_version), "
