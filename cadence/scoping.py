@@ -245,6 +245,9 @@ SCHEMA: dict[str, Any] = {
         "quadrant_lookback_months": (_number(1, 36, integer=True), 6),
         "rep_min_leads": (_number(1, 10**6, integer=True), 30),
         "account_min_leads": (_number(1, 10**6, integer=True), 3),
+        # the recurring Q3 / Q1 lists (coaching priority, models to imitate): evidence a unit needs to be listed
+        "list_min_leads": (_number(1, 10**6, integer=True), 30),
+        "list_min_months": (_number(1, 36, integer=True), 2),
         "cluster_attributes": (_subset(LEAD_FLAGS), ["is_vip", "is_dispute", "is_hot_lead"]),
         "cluster_min_leads": (_number(1, 10**6, integer=True), 30),
         "cluster_min_effect_size": (_number(0, 100), 0.8),

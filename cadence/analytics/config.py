@@ -42,6 +42,8 @@ class AnalysisConfig:
     quadrant_lookback_months: int
     rep_min_leads: int
     account_min_leads: int
+    list_min_leads: int
+    list_min_months: int
     cluster_attributes: tuple[str, ...]
     cluster_min_leads: int
     cluster_min_effect_size: float

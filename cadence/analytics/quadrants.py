@@ -54,9 +54,12 @@ def unit_quadrants(units: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def quadrant_lists(units: pd.DataFrame, size: int = 10) -> pd.DataFrame:
+def quadrant_lists(units: pd.DataFrame, size: int = 10, min_leads: int = 1, min_months: int = 1) -> pd.DataFrame:
     """Per unit type: the `size` units most often in Q3 (coaching priority) and in Q1 (models to imitate)
-    over the months given; ties broken by the mean CR gap (worst first for Q3, best first for Q1)."""
+    over the months given; ties broken by the mean CR gap (worst first for Q3, best first for Q1). A unit
+    is listed only when it is *recurring* on enough evidence: at least `min_months` months in the quadrant
+    and `min_leads` leads over the months observed (analysis.list_min_months / list_min_leads): an
+    account with 3 leads in Q3 once is chance, not a coaching priority."""
     months = units["partition_month"].nunique()
     frames = []
     for quadrant, name in (("Q3", "coaching_priority"), ("Q1", "model_to_imitate")):
@@ -68,7 +71,8 @@ def quadrant_lists(units: pd.DataFrame, size: int = 10) -> pd.DataFrame:
             mean_dy=("dy", "mean"),
             leads=("leads", "sum"),
         )
-        stats = stats[stats["months_in_quadrant"] > 0].sort_values(
+        recurring = (stats["months_in_quadrant"] >= max(min_months, 1)) & (stats["leads"] >= min_leads)
+        stats = stats[recurring].sort_values(
             ["unit_type", "months_in_quadrant", "mean_dy", "unit_id"], ascending=[True, False, quadrant == "Q3", True]
         )
         top = stats.groupby("unit_type", sort=False).head(size).copy()

@@ -112,7 +112,7 @@ def quadrants(con: Con, month: str, cfg: AnalysisConfig, note: ScopingNote) -> F
     return {
         "lead_quadrants": lead_quadrants(read_month(con, "lead_cells", month), cfg),
         "unit_quadrants": units[units["partition_month"] == month].drop(columns="partition_month"),
-        "quadrant_lists": quadrant_lists(units),
+        "quadrant_lists": quadrant_lists(units, min_leads=cfg.list_min_leads, min_months=cfg.list_min_months),
     }
 
 

@@ -27,7 +27,10 @@ def _list(data: ReportData, unit: str, name: str, wide: bool = True) -> Raw:
     ]
     if not wide:
         columns = [columns[0], columns[1], (quadrant, columns[2][1], "n"), columns[4], columns[5]]
-    return table(rows.head(10).to_dict("records"), columns, "nobody in this list this month")
+    cfg = data.cfg
+    empty = (f"no {unit} in {quadrant} for {cfg.list_min_months}+ months with {cfg.list_min_leads}+ leads "
+             f"(over the last {cfg.quadrant_lookback_months} months)")
+    return table(rows.head(10).to_dict("records"), columns, empty)
 
 
 def _rep_chart(data: ReportData) -> str:
