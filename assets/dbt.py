@@ -6,6 +6,7 @@ only, and dbt tests become asset checks. See cadence/dbt_manifest.py for why the
 """
 
 import shutil
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from cadence.dbt_manifest import build_args, dbt_threads_for, write_run_context
 from orchestration.dbt_project import cadence_dbt_project
 from orchestration.partitions import dbt_vars, month_of, monthly_partitions
 from orchestration.resources import DUCKDB_POOL
+from orchestration.run_health import DBT_PID_TAG
 
 
 class CadenceDbtTranslator(DagsterDbtTranslator):
@@ -50,8 +52,10 @@ def cadence_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, d
     context.log.info(f"dbt build for {month}: {raw_rows:,} raw rows, {threads} thread(s)")
     target = Path(dbt.project_dir) / "target" / "runs" / f"{month}-{context.run_id[:8]}"
     try:
-        yield from dbt.cli(["build", *args, "--threads", str(threads)], context=context,
-                            target_path=target).stream()
+        invocation = dbt.cli(["build", *args, "--threads", str(threads)], context=context, target_path=target)
+        # dbt outlives a killed run and keeps writing the file: the run monitor stops it (run_health.py)
+        context.instance.add_run_tags(context.run_id, {DBT_PID_TAG: f"{invocation.process.pid}:{time.time():.0f}"})
+        yield from invocation.stream()
     finally:
         prune_run_targets(target.parent)
 

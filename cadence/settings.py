@@ -90,9 +90,22 @@ DAGSTER_YAML = """\
 concurrency:
   pools:
     default_limit: 1
+# Run monitoring (the daemon): runs stuck STARTING or CANCELING are failed / canceled, and the slots of
+# finished runs are freed. A run whose process was killed (kill -9, out of memory) is found by cadence's
+# dead_run_sensor and by the cadence command (orchestration/run_health.py): the default run launcher has no
+# worker health check. Resuming a crashed run is off: the default launcher cannot resume.
+run_monitoring:
+  enabled: true
+  start_timeout_seconds: 180
+  cancel_timeout_seconds: 180
+  max_resume_run_attempts: 0
+  poll_interval_seconds: 30
+  free_slots_after_run_end_seconds: 60
 telemetry:
   enabled: false
 """
+#: The first line of a dagster.yaml cadence wrote (and may therefore rewrite when DAGSTER_YAML changes).
+_WRITTEN_BY_US = "# Written by cadence"
 
 
 def apply(settings: Settings | None = None) -> Settings:
@@ -104,7 +117,9 @@ def apply(settings: Settings | None = None) -> Settings:
                    s.dagster_home):
         folder.mkdir(parents=True, exist_ok=True)
     dagster_yaml = s.dagster_home / "dagster.yaml"
-    if not dagster_yaml.exists():
+    current = dagster_yaml.read_text() if dagster_yaml.exists() else None
+    # an instance file of an older cadence is brought up to date; one a user wrote is theirs
+    if current is None or (current.startswith(_WRITTEN_BY_US) and current != DAGSTER_YAML):
         dagster_yaml.write_text(DAGSTER_YAML)
     return s
 

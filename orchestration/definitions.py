@@ -12,6 +12,7 @@ from assets.serving import build_published_bi
 from orchestration.jobs import monthly_audit_job
 from orchestration.loggers import progress_logger
 from orchestration.resources import build_resources
+from orchestration.run_health import dead_run_sensor
 from orchestration.schedules import monthly_audit_final_schedule, monthly_audit_schedule
 from orchestration.sensors import alert_sensors
 from quality.checks import quality_checks
@@ -36,7 +37,7 @@ defs = dg.Definitions(
     asset_checks=[*guardrails_checks, *quality_checks],
     jobs=[monthly_audit_job],
     schedules=[monthly_audit_schedule, monthly_audit_final_schedule],
-    sensors=[*alert_sensors],
+    sensors=[*alert_sensors, dead_run_sensor],  # dead runs: failed, their pool slots freed
     resources=build_resources(),
     loggers={"console": dg.colored_console_logger, "cadence_progress": progress_logger},
 )
