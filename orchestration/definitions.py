@@ -17,11 +17,13 @@ from orchestration.schedules import monthly_audit_final_schedule, monthly_audit_
 from orchestration.sensors import alert_sensors
 from quality.checks import quality_checks
 
-published_bi = build_published_bi(
-    upstream=[cadence_dbt_models, *guardrails_assets, *analytics_assets, *experiments_assets]
-)
 audit_reports = build_report_assets(
     upstream=[cadence_dbt_models, *guardrails_assets, *analytics_assets, *experiments_assets]
+)
+# Last in a month's run, after everything else (a month is published only from a run that built all of it)
+published_bi = build_published_bi(
+    upstream=[*ingestion_assets, cadence_dbt_models, *guardrails_assets, *analytics_assets, *experiments_assets,
+              audit_reports]
 )
 
 defs = dg.Definitions(
