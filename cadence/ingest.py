@@ -28,6 +28,7 @@ import yaml
 
 from cadence.contract import EXTRACT_INFO, LINEAGE_COLUMNS, Entity, entities_of
 from cadence.mapping import EntityMapping, column_expressions, quote_ident, quote_literal
+from cadence.untrusted import OutsideLanding, confined, excerpt
 
 
 class IngestError(RuntimeError):
@@ -35,7 +36,7 @@ class IngestError(RuntimeError):
 
     def __init__(self, file: Path | str, problem: str, *, line: int | None = None, column: str | None = None):
         self.file, self.problem, self.line, self.column = str(file), problem, line, column
-        where = self.file + (f", line {line}" if line else "") + (f", column {column!r}" if column else "")
+        where = self.file + (f", line {line}" if line else "") + (f", column {excerpt(column)}" if column else "")
         super().__init__(f"{where}: {problem}")
 
 
@@ -124,11 +125,22 @@ def sha256_of(path: Path) -> str:
     return scan_file(path).sha256
 
 
-def find_files(month_dir: Path, patterns: tuple[str, ...]) -> list[Path]:
+def find_files(month_dir: Path, patterns: tuple[str, ...], landing_dir: Path | None = None) -> list[Path]:
+    """The files of the month's folder matching ``patterns`` (``files:`` globs, relative, without '..'), each
+    confined to the landing folder (default: the month folder's grandparent): a symlink leading outside, or
+    one that does not resolve, is an IngestError, and nothing of it is read (cadence.untrusted.confined)."""
+    root = landing_dir or month_dir.parent.parent
     found: dict[Path, None] = {}
     for pattern in patterns:
+        if Path(pattern).is_absolute() or ".." in Path(pattern).parts:
+            raise IngestError(month_dir, f"files pattern {excerpt(pattern)} must be relative to the month's folder, "
+                              "without '..' (config/sources.yml: files)")
         for path in sorted(month_dir.glob(pattern)):
-            if path.is_file():
+            if path.is_file() or path.is_symlink():
+                try:
+                    confined(path, root)
+                except OutsideLanding as exc:
+                    raise IngestError(path, exc.reason) from None
                 found[path] = None
     return list(found)
 
@@ -195,7 +207,8 @@ def column_problems(header: list[str], entity: Entity, mapping: EntityMapping) -
         # one the mapping names explicitly, must be there
         if export_name not in seen and (canonical in entity.required or canonical in mapping.columns):
             hint = "" if export_name == canonical else f" (mapped from canonical {canonical!r})"
-            problems.append((export_name, f"missing column{hint}; the header has {header}"))
+            # the header itself is the file's content: counted, not quoted (`cadence mapping check` shows it)
+            problems.append((export_name, f"missing column{hint}; the header has {len(header)} column(s)"))
     for name in dict.fromkeys(header):
         if name not in expected and name not in mapping.ignore_columns:
             problems.append((name, "unknown column: map it in config/sources.yml (columns) or list it in "
@@ -282,7 +295,7 @@ def load_file(con, path: Path, rel: str, entity: Entity, mapping: EntityMapping,
                     f"select {', '.join(exprs)}, {row_expr} as __k, {newlines} as __nl from {source}")
     except duckdb.Error as exc:
         msg = str(exc).split("\n\n")[0].replace("Invalid Input Error: ", "")
-        raise IngestError(path, f"could not be read: {msg}") from None
+        raise IngestError(path, f"could not be read: {excerpt(msg, 160)}") from None
     rows = con.execute(f"select count(*) from {quote_ident(staged)}").fetchone()[0]
     rejected = 0
     if fmt == "csv":
@@ -302,12 +315,12 @@ def load_file(con, path: Path, rel: str, entity: Entity, mapping: EntityMapping,
                                         for line in blank])
         rejected = len(rejects)
         if rejected and rows == 0:
-            raise IngestError(path, f"no line could be parsed; first error: {rejects[0][3]}",
+            raise IngestError(path, f"no line could be parsed; first error: {excerpt(rejects[0][3], 160)}",
                               line=rejects[0][0])
         if rejected > max(1, mapping.max_reject_rate * (rows + rejected)):
             line, _c, _t, emsg, _r = rejects[0]
             raise IngestError(path, f"{rejected} of {rows + rejected} lines are malformed (more than "
-                              f"max_reject_rate={mapping.max_reject_rate:.1%}); first: {emsg}", line=line)
+                              f"max_reject_rate={mapping.max_reject_rate:.1%}); first: {excerpt(emsg, 160)}", line=line)
         if rejects:
             con.executemany(
                 "insert into raw._load_rejects values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -395,7 +408,7 @@ def load_source_month(con: duckdb.DuckDBPyConnection, source: str, month: str, l
             for ent in entities_of(source):
                 mapping = mappings[(ent.source, ent.name)]
                 started = time.perf_counter()
-                files = find_files(month_dir, mapping.files)
+                files = find_files(month_dir, mapping.files, landing_dir)
                 if not files and not ent.optional:
                     raise IngestError(month_dir, f"no {source}/{ent.name} file for month {month} "
                                       f"(looked for {list(mapping.files)})")

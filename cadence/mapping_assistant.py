@@ -167,7 +167,11 @@ def check_month(landing: Path, month: str, mappings: dict[tuple[str, str], Entit
         for ent in ENTITIES:
             mapping = mappings[(ent.source, ent.name)]
             folder = landing / ent.source / month
-            files = find_files(folder, mapping.files)
+            try:
+                files = find_files(folder, mapping.files, landing)
+            except IngestError as exc:  # a pattern or a file outside the landing folder: nothing is read
+                problems.append(Problem("error", exc.file, None, exc.problem, fix=None))
+                continue
             if not files:
                 problems.append(Problem("note" if ent.optional else "error", f"{ent.source}/{month}", None,
                                         f"no {ent.name} file (looked for {list(mapping.files)})"

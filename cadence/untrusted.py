@@ -30,23 +30,26 @@ def excerpt(value: object, limit: int = EXCERPT_CHARS) -> str:
 
 
 class OutsideLanding(ValueError):
-    """A file a mapping would read is not inside the landing folder."""
+    """A file a mapping would read is not a regular file inside the landing folder."""
+
+    def __init__(self, path: Path, reason: str):
+        self.path, self.reason = path, reason
+        super().__init__(f"{path}: {reason}")
 
 
 def confined(path: Path, landing_dir: Path) -> Path:
-    """``path`` resolved (symlinks followed to their end), if it lies inside ``landing_dir``; else
-    OutsideLanding naming the path as found and where it leads. Never reads the file."""
+    """``path`` resolved (symlinks followed to their end), if it is a regular file inside ``landing_dir``;
+    else OutsideLanding saying where it leads. Never reads the file."""
     root = landing_dir.resolve()
     try:
         real = path.resolve(strict=True)
     except (FileNotFoundError, RuntimeError) as exc:  # RuntimeError: a symlink loop
-        raise OutsideLanding(f"{path}: cannot be resolved ({type(exc).__name__}); a landing file must be a "
-                             "regular file inside the landing folder") from None
+        raise OutsideLanding(path, f"cannot be resolved ({type(exc).__name__}: a broken symlink or a loop); a "
+                             "landing file must be a regular file inside the landing folder") from None
     if not real.is_relative_to(root):
-        via = f" (it leads to {real})" if Path(os.path.normpath(path.absolute())) != real else ""
-        raise OutsideLanding(f"{path}{via} is outside the landing folder {root}: cadence reads only files inside "
-                             "it. Copy the export into the landing folder instead of linking it, and keep `files:` "
-                             "patterns relative, without '..'.")
+        via = f"leads to {real}, " if Path(os.path.normpath(path.absolute())) != real else ""
+        raise OutsideLanding(path, f"{via}outside the landing folder {root}: cadence reads only files inside it. "
+                             "Copy the export into the landing folder instead of linking to it.")
     if not real.is_file():
-        raise OutsideLanding(f"{path}: not a regular file")
+        raise OutsideLanding(path, "not a regular file")
     return real
