@@ -53,7 +53,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 def run_months(months: list[str]) -> bool:
     """Materialise the whole asset graph for each month, one after the other, in this process. A watch
-    (orchestration/run_health.py) fails dead runs and frees their slots, says what a waiting run waits
+    (orchestration/pool_watch.py) fails dead runs and frees their slots, says what a waiting run waits
     for, and lets Ctrl-C stop a wait."""
     cadence_settings.apply()
     import uuid
@@ -62,7 +62,7 @@ def run_months(months: list[str]) -> bool:
 
     from orchestration.definitions import defs
     from orchestration.partitions import partition_key_of
-    from orchestration.run_health import PoolWatch
+    from orchestration.pool_watch import PoolWatch
 
     job = defs.resolve_job_def("monthly_audit")
     ok = True

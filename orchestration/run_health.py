@@ -12,18 +12,15 @@ dbt step tags the run with its dbt subprocess (``cadence/dbt_pid``), which outli
 writing the DuckDB file. A run is dead when that process is gone, or when the pid now belongs to a process
 started after the run (pid reuse). ``reap_dead_runs`` then stops the orphaned dbt, marks the run failed (the
 run-failure alert follows, see orchestration/sensors.py) and frees its slots; it runs in the daemon
-(``dead_run_sensor``) and in every ``cadence run``/``backfill`` (``PoolWatch``), so a user without the
-daemon is never stuck behind a dead run either. Runs execute on this machine (the DuckDB file is local).
+(``dead_run_sensor``) and in every ``cadence run``/``backfill`` (orchestration/pool_watch.py), so a user
+without the daemon is never stuck behind a dead run either. Runs execute on this machine (the DuckDB file is local).
 """
 
 from __future__ import annotations
 
 import os
 import signal
-import sys
-import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -179,70 +176,6 @@ def pool_holders(instance: dg.DagsterInstance, pool: str = DUCKDB_POOL, other_th
         out.append(f"run {slot.run_id}" + (f" ({month})" if month else "") + f", step {slot.step_key}, {status}, "
                    + process)
     return out
-
-
-class PoolWatch:
-    """Watches a run executed in this process (the ``cadence`` command) from a thread, every ``interval`` s:
-
-    - fails the runs whose process is gone and frees their slots (``reap_dead_runs``), and says so;
-    - while the run waits for the pool, says what holds it (once, again when it changes or every minute);
-    - a Ctrl-C or SIGTERM while the run waits stops the command. Dagster holds interrupts back until the next
-      step starts, which never happens while a slot is held: the watch marks the run canceled, withdraws its
-      place in the pool's queue and exits with status 130. During a step, Dagster's own interrupt applies.
-    """
-
-    def __init__(self, instance: dg.DagsterInstance, run_id: str, say: Callable[[str], None],
-                 interval: float = 2.0, pool: str = DUCKDB_POOL):
-        self.instance, self.run_id, self.say, self.interval, self.pool = instance, run_id, say, interval, pool
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="cadence-pool-watch", daemon=True)
-        self._last_said, self._said_at, self._interrupted_since = "", 0.0, None
-
-    def __enter__(self) -> PoolWatch:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_exc) -> None:
-        self._stop.set()
-        self._thread.join(timeout=30)
-
-    def _waiting(self) -> bool:
-        info = self.instance.event_log_storage.get_concurrency_info(self.pool)
-        return any(p.run_id == self.run_id and p.assigned_timestamp is None for p in info.pending_steps)
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                self.check()
-            except Exception as exc:  # the watch never breaks the run it watches
-                self.say(f"(pool watch: {type(exc).__name__}: {exc})")
-
-    def check(self) -> None:
-        from dagster._utils.interrupts import check_captured_interrupt  # Dagster's held-back Ctrl-C
-
-        for reaped in reap_dead_runs(self.instance):
-            self.say(f"dead run found: {reaped.describe()}")
-        waiting = self._waiting()
-        if waiting:
-            holders = "; ".join(pool_holders(self.instance, self.pool, other_than=self.run_id)) or "another step"
-            text = f"waiting for pool {self.pool} (one writer of the DuckDB file at a time), held by {holders}"
-            if text != self._last_said or time.time() - self._said_at > 60:
-                self.say(text + ". Ctrl-C stops waiting.")
-                self._last_said, self._said_at = text, time.time()
-        interrupted = check_captured_interrupt()
-        self._interrupted_since = (self._interrupted_since or time.time()) if interrupted else None
-        if waiting and interrupted and time.time() - self._interrupted_since >= self.interval / 2:
-            self._cancel_and_exit()
-
-    def _cancel_and_exit(self) -> None:
-        run = self.instance.get_run_by_id(self.run_id)
-        if run is not None and not run.is_finished:
-            self.instance.report_run_canceled(run, f"Interrupted while waiting for pool {self.pool}.")
-        self.instance.event_log_storage.free_concurrency_slots_for_run(self.run_id)
-        self.say(f"interrupted while waiting for pool {self.pool}: run {self.run_id} canceled, nothing written")
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(130)
 
 
 @dg.sensor(name="dead_run_sensor", minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING,
