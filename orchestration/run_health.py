@@ -128,6 +128,8 @@ class Reaped:
         what = "marked failed" if self.failed else "already finished"
         freed = f"freed its slot(s) {', '.join(self.slots)}" if self.slots else "it held no slot"
         dbt = f"; stopped its dbt process {self.dbt_pid}" if self.dbt_pid else ""
+        if not self.pid:
+            return f"run {self.run_id}: no longer in the instance (deleted); {freed}"
         return f"run {self.run_id}{month}: its process {self.pid} is gone; {what}, {freed}{dbt}"
 
 
@@ -141,8 +143,13 @@ def reap_dead_runs(instance: dg.DagsterInstance) -> list[Reaped]:
             for r in instance.get_run_records(filters=dg.RunsFilter(statuses=LIVE_STATUSES))}
     for run_id in sorted(set(live) | set(holding)):
         run = live.get(run_id) or instance.get_run_by_id(run_id)
-        worker = run_worker(instance, run_id) if run else None
-        if run is None or worker is None or worker.alive:
+        if run is None:  # a deleted run cannot be running: its slots are nobody's
+            slots = held_slots(instance, run_id)
+            storage.free_concurrency_slots_for_run(run_id)
+            reaped.append(Reaped(run_id, None, 0, slots, None, False))
+            continue
+        worker = run_worker(instance, run_id)
+        if worker is None or worker.alive:
             continue
         dbt_pid = _stop_dbt(run)
         slots = held_slots(instance, run_id)

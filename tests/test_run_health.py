@@ -187,3 +187,17 @@ def test_the_instance_runs_with_run_monitoring_and_an_older_cadence_file_is_brou
     (home / "dagster.yaml").write_text(mine)
     settings.apply()
     assert (home / "dagster.yaml").read_text() == mine
+
+
+def test_the_slot_of_a_deleted_run_is_freed(data_dir):
+    from orchestration.run_health import reap_dead_runs
+
+    with dg.DagsterInstance.get() as instance:
+        storage = instance.event_log_storage
+        storage.set_concurrency_slots("cadence_duckdb", 1)
+        claim = storage.claim_concurrency_slot("cadence_duckdb", "gone-run-id", "cadence_dbt_models")
+        assert claim.is_claimed and _slots(instance) == [("gone-run-id", "cadence_dbt_models")]
+        reaped = reap_dead_runs(instance)
+        assert [r.describe() for r in reaped] == [
+            "run gone-run-id: no longer in the instance (deleted); freed its slot(s) cadence_duckdb/cadence_dbt_models"]
+        assert _slots(instance) == []
