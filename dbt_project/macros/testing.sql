@@ -22,9 +22,10 @@
         {%- do conditions.append('(' ~ where ~ ')') -%}
     {%- endif -%}
     {%- set month_column = tested_month_column() -%}
-    {%- set month = current_month_value() if month_column else none -%}
-    {%- if month -%}
-        {%- do conditions.append(month_column ~ " = '" ~ month ~ "'") -%}
+    {#- the run-context subquery, not a literal read now: no extra query per test -#}
+    {%- set month = current_month() if month_column else none -%}
+    {%- if month is not none -%}
+        {%- do conditions.append(month_column ~ " = " ~ month) -%}
     {%- endif -%}
     {%- if conditions -%}
         {%- do return("(select * from " ~ relation ~ " where " ~ conditions | join(' and ') ~ ") dbt_subquery") -%}
