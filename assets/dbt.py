@@ -5,7 +5,9 @@ partition macros, the scoping note's values go as (constant) vars, incremental m
 only, and dbt tests become asset checks. See cadence/dbt_manifest.py for why the month is not a var.
 """
 
+import json
 import shutil
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -16,10 +18,12 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 from dagster_duckdb import DuckDBResource
 
 from cadence import settings
+from cadence.dbt_failures import describe
 from cadence.dbt_manifest import build_args, dbt_threads_for, write_run_context
 from orchestration.dbt_project import cadence_dbt_project
 from orchestration.partitions import dbt_vars, month_of, monthly_partitions
 from orchestration.resources import DUCKDB_POOL
+from orchestration.run_health import DBT_PID_TAG
 
 
 class CadenceDbtTranslator(DagsterDbtTranslator):
@@ -50,10 +54,31 @@ def cadence_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, d
     context.log.info(f"dbt build for {month}: {raw_rows:,} raw rows, {threads} thread(s)")
     target = Path(dbt.project_dir) / "target" / "runs" / f"{month}-{context.run_id[:8]}"
     try:
-        yield from dbt.cli(["build", *args, "--threads", str(threads)], context=context,
-                            target_path=target).stream()
+        invocation = dbt.cli(["build", *args, "--threads", str(threads)], context=context, target_path=target,
+                             raise_on_error=False)
+        # dbt outlives a killed run and keeps writing the file: the run monitor stops it (run_health.py)
+        context.instance.add_run_tags(context.run_id, {DBT_PID_TAG: f"{invocation.process.pid}:{time.time():.0f}"})
+        yield from invocation.stream()
+        if not invocation.is_successful():
+            raise dg.Failure(description=failure_description(target, month, duckdb), allow_retries=False)
     finally:
         prune_run_targets(target.parent)
+
+
+def failure_description(target: Path, month: str, duckdb: DuckDBResource) -> str:
+    """What failed in the month's dbt build (cadence.dbt_failures), with a sample of the failing rows."""
+    results, manifest = target / "run_results.json", target / "manifest.json"
+    if not results.exists():
+        return f"dbt build failed for {month} before running anything; see {target / 'dbt.log'}"
+
+    def query(sql: str) -> tuple[list[str], list[tuple]]:
+        with duckdb.get_connection() as con:
+            cursor = con.execute(sql)
+            return [d[0] for d in cursor.description], cursor.fetchall()
+
+    text = describe(json.loads(results.read_text()), json.loads(manifest.read_text()) if manifest.exists() else {},
+                    month, query)
+    return f"dbt build failed for {month}:\n{text or 'no failed node reported'}\n(details: {results})"
 
 
 def month_raw_rows(con, month: str) -> int:

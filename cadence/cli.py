@@ -81,25 +81,32 @@ def existing_extracts(landing: Path, months: list[str]) -> list[Path]:
 
 
 def run_months(months: list[str]) -> bool:
-    """Materialise the whole asset graph for each month, one after the other, in this process."""
+    """Materialise the whole asset graph for each month, one after the other, in this process. A watch
+    (orchestration/pool_watch.py) fails dead runs and frees their slots, says what a waiting run waits
+    for, and lets Ctrl-C stop a wait."""
     cadence_settings.apply()
+    import uuid
+
     import dagster as dg
 
     from orchestration.definitions import defs
     from orchestration.partitions import partition_key_of
+    from orchestration.pool_watch import PoolWatch
 
     job = defs.resolve_job_def("monthly_audit")
     ok = True
     with dg.DagsterInstance.get() as instance:
         for month in months:
             print(f"Month {month}: materialising the asset graph", flush=True)
-            started = time.perf_counter()
-            result = job.execute_in_process(
-                partition_key=partition_key_of(month),
-                instance=instance,
-                run_config={"loggers": {"cadence_progress": {}}},
-                raise_on_error=False,
-            )
+            started, run_id = time.perf_counter(), str(uuid.uuid4())
+            with PoolWatch(instance, run_id, say=lambda text: print(f"  {text}", flush=True)):
+                result = job.execute_in_process(
+                    partition_key=partition_key_of(month),
+                    instance=instance,
+                    run_config={"loggers": {"cadence_progress": {}}},
+                    raise_on_error=False,
+                    run_id=run_id,
+                )
             took = time.perf_counter() - started
             if result.success:
                 print(f"Month {month}: done in {took:.1f}s (run {result.run_id})", flush=True)

@@ -38,6 +38,7 @@ from cadence.mapping import (
     row_filter_sql,
 )
 from cadence.segments import DIMS
+from cadence.untrusted import OutsideLanding, confined, excerpt
 
 
 class IngestError(RuntimeError):
@@ -45,7 +46,7 @@ class IngestError(RuntimeError):
 
     def __init__(self, file: Path | str, problem: str, *, line: int | None = None, column: str | None = None):
         self.file, self.problem, self.line, self.column = str(file), problem, line, column
-        where = self.file + (f", line {line}" if line else "") + (f", column {column!r}" if column else "")
+        where = self.file + (f", line {line}" if line else "") + (f", column {excerpt(column)}" if column else "")
         super().__init__(f"{where}: {problem}")
 
 
@@ -139,11 +140,22 @@ def sha256_of(path: Path) -> str:
     return scan_file(path).sha256
 
 
-def find_files(month_dir: Path, patterns: tuple[str, ...]) -> list[Path]:
+def find_files(month_dir: Path, patterns: tuple[str, ...], landing_dir: Path | None = None) -> list[Path]:
+    """The files of the month's folder matching ``patterns`` (``files:`` globs, relative, without '..'), each
+    confined to the landing folder (default: the month folder's grandparent): a symlink leading outside, or
+    one that does not resolve, is an IngestError, and nothing of it is read (cadence.untrusted.confined)."""
+    root = landing_dir or month_dir.parent.parent
     found: dict[Path, None] = {}
     for pattern in patterns:
+        if Path(pattern).is_absolute() or ".." in Path(pattern).parts:
+            raise IngestError(month_dir, f"files pattern {excerpt(pattern)} must be relative to the month's folder, "
+                              "without '..' (config/sources.yml: files)")
         for path in sorted(month_dir.glob(pattern)):
-            if path.is_file():
+            if path.is_file() or path.is_symlink():
+                try:
+                    confined(path, root)
+                except OutsideLanding as exc:
+                    raise IngestError(path, exc.reason) from None
                 found[path] = None
     return list(found)
 
@@ -177,7 +189,7 @@ def peek_header(path: Path, mapping: EntityMapping) -> list[str]:
 def select_files(landing: Path, ent: Entity, mapping: EntityMapping, month: str) -> tuple[list[Path], str]:
     """The month's files of an entity (globs, then `header_has`), and what was looked for (for messages)."""
     folder = month_folder(landing, ent, mapping, month)
-    files = find_files(folder, mapping.files)
+    files = find_files(folder, mapping.files, landing)
     looked = f"{list(mapping.files)} in {mapping.folder or ent.source}/{month}/"
     if not mapping.header_has:
         return files, looked
@@ -261,11 +273,13 @@ def column_problems(header: list[str], entity: Entity, mapping: EntityMapping) -
         explicit = canonical in mapping.columns and export_name not in mapping.optional_headers
         if export_name not in seen and (canonical in required or explicit):
             hint = "" if export_name == canonical else f" (mapped from canonical {canonical!r})"
-            problems.append((export_name, f"missing column{hint}; the header has {header}"))
+            # the header itself is the file's content: counted, not quoted (`cadence mapping check` shows it)
+            problems.append((export_name, f"missing column{hint}; the header has {len(header)} column(s)"))
     used = mapping.expression_headers()
     for export_name, purpose in used.items():
         if export_name not in seen and export_name not in expected:
-            problems.append((export_name, f"missing column (read by {purpose}); the header has {header}"))
+            problems.append((export_name, f"missing column (read by {purpose}); the header has {len(header)} "
+                                          "column(s)"))
     for name in dict.fromkeys(header):
         if name not in expected and name not in used and name not in mapping.ignore_columns:
             problems.append((name, "unknown column: map it in config/sources.yml (columns) or list it in "
@@ -403,7 +417,7 @@ def load_file(con, path: Path, rel: str, entity: Entity, mapping: EntityMapping,
                     f"{row_filter_sql(mapping)} as __keep, {key_sql} as __lk from {export.source}")
     except duckdb.Error as exc:
         msg = str(exc).split("\n\n")[0].replace("Invalid Input Error: ", "")
-        raise IngestError(path, f"could not be read: {msg}") from None
+        raise IngestError(path, f"could not be read: {excerpt(msg, 160)}") from None
     rows = con.execute(f"select count(*) from {quote_ident(staged)}").fetchone()[0]
     rejected = footer = 0
     if fmt == "csv":
@@ -430,12 +444,12 @@ def load_file(con, path: Path, rel: str, entity: Entity, mapping: EntityMapping,
                 last -= 1
         rejected = len(rejects)
         if rejected and rows == 0:
-            raise IngestError(path, f"no line could be parsed; first error: {rejects[0][3]}",
+            raise IngestError(path, f"no line could be parsed; first error: {excerpt(rejects[0][3], 160)}",
                               line=rejects[0][0])
         if rejected > max(1, mapping.max_reject_rate * (rows + rejected)):
             line, _c, _t, emsg, _r = rejects[0]
             raise IngestError(path, f"{rejected} of {rows + rejected} lines are malformed (more than "
-                              f"max_reject_rate={mapping.max_reject_rate:.1%}); first: {emsg}"
+                              f"max_reject_rate={mapping.max_reject_rate:.1%}); first: {excerpt(emsg, 160)}"
                               + ("" if mapping.footer else " (a report footer? csv: {footer: true})"), line=line)
         if rejects:
             con.executemany(

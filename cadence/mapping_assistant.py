@@ -181,7 +181,11 @@ def check_month(landing: Path, month: str, mappings: dict[tuple[str, str], Entit
         leads = LeadIndex(landing, month, mappings, Path(tmp))
         for ent in ENTITIES:
             mapping = mappings[(ent.source, ent.name)]
-            files, looked = select_files(landing, ent, mapping, month)
+            try:
+                files, looked = select_files(landing, ent, mapping, month)
+            except IngestError as exc:  # a pattern or a file outside the landing folder: nothing is read
+                problems.append(Problem("error", exc.file, None, exc.problem, fix=None))
+                continue
             if not files:
                 problems.append(Problem("note" if ent.optional else "error", f"{ent.source}/{month}", None,
                                         f"no {ent.name} file (looked for {looked})"

@@ -90,6 +90,17 @@ DAGSTER_YAML = """\
 concurrency:
   pools:
     default_limit: 1
+# Run monitoring (the daemon): runs stuck STARTING or CANCELING are failed / canceled, and the slots of
+# finished runs are freed. A run whose process was killed (kill -9, out of memory) is found by cadence's
+# dead_run_sensor and by the cadence command (orchestration/run_health.py): the default run launcher has no
+# worker health check. Resuming a crashed run is off: the default launcher cannot resume.
+run_monitoring:
+  enabled: true
+  start_timeout_seconds: 180
+  cancel_timeout_seconds: 180
+  max_resume_run_attempts: 0
+  poll_interval_seconds: 30
+  free_slots_after_run_end_seconds: 60
 telemetry:
   enabled: false
 nux:
@@ -108,6 +119,39 @@ concurrency:
 telemetry:
   enabled: false
 """,
+    """\
+# Written by cadence (orchestration). Every asset that writes the DuckDB file declares the pool
+# "cadence_duckdb"; DuckDB allows one writer per file, so the pool is limited to one step at a time
+# across all runs (backfills, schedules, UI launches).
+concurrency:
+  pools:
+    default_limit: 1
+# Run monitoring (the daemon): runs stuck STARTING or CANCELING are failed / canceled, and the slots of
+# finished runs are freed. A run whose process was killed (kill -9, out of memory) is found by cadence's
+# dead_run_sensor and by the cadence command (orchestration/run_health.py): the default run launcher has no
+# worker health check. Resuming a crashed run is off: the default launcher cannot resume.
+run_monitoring:
+  enabled: true
+  start_timeout_seconds: 180
+  cancel_timeout_seconds: 180
+  max_resume_run_attempts: 0
+  poll_interval_seconds: 30
+  free_slots_after_run_end_seconds: 60
+telemetry:
+  enabled: false
+""",
+    """\
+# Written by cadence (orchestration). Every asset that writes the DuckDB file declares the pool
+# "cadence_duckdb"; DuckDB allows one writer per file, so the pool is limited to one step at a time
+# across all runs (backfills, schedules, UI launches). nux: no newsletter pop-up over the UI's first page.
+concurrency:
+  pools:
+    default_limit: 1
+telemetry:
+  enabled: false
+nux:
+  enabled: false
+""",
 )
 
 
@@ -120,7 +164,8 @@ def apply(settings: Settings | None = None) -> Settings:
                    s.dagster_home):
         folder.mkdir(parents=True, exist_ok=True)
     dagster_yaml = s.dagster_home / "dagster.yaml"
-    if not dagster_yaml.exists() or dagster_yaml.read_text() in PREVIOUS_DAGSTER_YAMLS:
+    current = dagster_yaml.read_text() if dagster_yaml.exists() else None
+    if current is None or current in PREVIOUS_DAGSTER_YAMLS:
         tmp = dagster_yaml.with_name(f".dagster.yaml.{os.getpid()}.tmp")  # never a half-written file
         tmp.write_text(DAGSTER_YAML)
         os.replace(tmp, dagster_yaml)

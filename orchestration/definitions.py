@@ -12,15 +12,18 @@ from assets.serving import build_published_bi
 from orchestration.jobs import monthly_audit_job
 from orchestration.loggers import progress_logger
 from orchestration.resources import build_resources
+from orchestration.run_health import dead_run_sensor
 from orchestration.schedules import monthly_audit_final_schedule, monthly_audit_schedule
 from orchestration.sensors import alert_sensors
 from quality.checks import quality_checks
 
-published_bi = build_published_bi(
-    upstream=[cadence_dbt_models, *guardrails_assets, *analytics_assets, *experiments_assets]
-)
 audit_reports = build_report_assets(
     upstream=[cadence_dbt_models, *guardrails_assets, *analytics_assets, *experiments_assets]
+)
+# Last in a month's run, after everything else (a month is published only from a run that built all of it)
+published_bi = build_published_bi(
+    upstream=[*ingestion_assets, cadence_dbt_models, *guardrails_assets, *analytics_assets, *experiments_assets,
+              audit_reports]
 )
 
 defs = dg.Definitions(
@@ -36,7 +39,7 @@ defs = dg.Definitions(
     asset_checks=[*guardrails_checks, *quality_checks],
     jobs=[monthly_audit_job],
     schedules=[monthly_audit_schedule, monthly_audit_final_schedule],
-    sensors=[*alert_sensors],
+    sensors=[*alert_sensors, dead_run_sensor],  # dead runs: failed, their pool slots freed
     resources=build_resources(),
     loggers={"console": dg.colored_console_logger, "cadence_progress": progress_logger},
 )

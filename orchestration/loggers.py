@@ -31,8 +31,11 @@ class _ProgressHandler(logging.Handler):
             print(f"  {stamp} > {step}", flush=True)
         elif kind == "STEP_SUCCESS":
             print(f"  {stamp} ok {step}", flush=True)
-        else:
-            print(f"  {stamp} FAILED {step}: {event.message or record.getMessage()}", file=sys.stderr, flush=True)
+        else:  # a step's own failure description (e.g. which dbt test failed, on which row) beats Dagster's
+            data = event.event_specific_data if kind == "STEP_FAILURE" else None
+            told = data.user_failure_data.description if data and getattr(data, "user_failure_data", None) else None
+            print(f"  {stamp} FAILED {step}: {told or event.message or record.getMessage()}", file=sys.stderr,
+                  flush=True)
 
 
 @dg.logger(description="One line per step and materialisation (used by the cadence CLI).")

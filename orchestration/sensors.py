@@ -75,10 +75,14 @@ def _root_cause(error) -> str:
 
 def failure_notification(instance: dg.DagsterInstance, run: dg.DagsterRun, settings: AlertSettings,
                          fallback: str = "") -> Notification:
-    """The alert of a failed run: its failed steps and their root errors."""
+    """The alert of a failed run: its failed steps and their root errors, else the run's failure message
+    (a run whose process died has no failed step: the run monitor's message says what happened)."""
     steps = instance.all_logs(run.run_id, of_type=dg.DagsterEventType.STEP_FAILURE)
     errors = [f"{e.step_key}: {_root_cause(e.dagster_event.event_specific_data.error)}" for e in steps
               if e.dagster_event and e.dagster_event.event_specific_data and e.dagster_event.event_specific_data.error]
+    if not errors and not fallback:
+        failures = instance.all_logs(run.run_id, of_type=dg.DagsterEventType.RUN_FAILURE)
+        fallback = (failures[-1].dagster_event.message or "") if failures and failures[-1].dagster_event else ""
     return run_failure_notification(run.job_name, run.run_id, run.tags.get("dagster/partition"),
                                     "\n".join(errors) or fallback, settings.run_url(run.run_id))
 

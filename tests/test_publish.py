@@ -13,6 +13,7 @@ import duckdb
 import pytest
 
 from cadence import cli
+from cadence.analytics import steps
 
 pytestmark = pytest.mark.integration
 
@@ -31,6 +32,7 @@ with open(out, "w") as fh:
                 rec["kpi_leads"] = dict(con.execute(
                     "select partition_month, leads from bi.segment_kpis where segment_level = 'all'").fetchall())
                 rec["run_id"] = con.execute("select run_id from bi._publication").fetchone()[0]
+                rec["months"] = dict(con.execute("select partition_month, run_id from bi._months").fetchall())
             finally:
                 con.close()
         except Exception as exc:  # every error counts
@@ -41,12 +43,62 @@ with open(out, "w") as fh:
 """
 
 
+def _planted_failure(*_args, **_kwargs):
+    raise RuntimeError("planted failure halfway through the analytics")
+
+
 @pytest.fixture(scope="module")
 def two_months(module_data_dir):
+    """2026-10 runs first and fails halfway (a planted error in the analytics' decisions step: its marts,
+    cleaning and first analytics tables are rebuilt, the rest not), then 2026-09 runs and succeeds."""
     root = module_data_dir
     assert cli.main(["generate", "--month", "2026-09", "--to", "2026-10", "--leads", "500", "--seed", "3"]) == 0
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(steps, "decisions", _planted_failure)
+        assert not cli.run_months(["2026-10"])
     assert cli.run_months(["2026-09"])
     return root
+
+
+def _months_per_table(con) -> dict[str, set]:
+    tables = con.execute("select schema_name, table_name from duckdb_columns() where column_name = 'partition_month' "
+                         "and schema_name in ('marts', 'analytics', 'guardrails', 'cleaning', 'experiments') "
+                         "and not starts_with(table_name, '_')").fetchall()
+    return {f"{s}.{t}": {m for (m,) in con.execute(f'select distinct partition_month from {s}."{t}"').fetchall()}
+            for s, t in tables}
+
+
+def test_a_month_is_published_only_from_its_own_successful_run(two_months):
+    with duckdb.connect(str(two_months / "warehouse" / "cadence.duckdb"), read_only=True) as work:
+        working = _months_per_table(work)
+    # the failed month is really half-built in the working database
+    assert "2026-10" in working["marts.fct_lead_cadence"] and "2026-10" in working["analytics.segment_moments"]
+    assert "2026-10" not in working["analytics.traffic_light"]
+    with duckdb.connect(str(two_months / "published" / "cadence_bi.duckdb"), read_only=True) as bi:
+        published = _months_per_table(bi)
+        assert published.keys() == working.keys()
+        assert {t: m for t, m in published.items() if m - {"2026-09"}} == {}  # nothing of the failed month
+        months = bi.execute("select partition_month, run_id from bi._months").fetchall()
+        last = bi.execute("select partition_month, run_id from bi._publication").fetchall()
+    assert months == last and [m for m, _ in months] == ["2026-09"]
+
+
+def test_a_run_that_did_not_build_the_month_does_not_publish_it(two_months):
+    import dagster as dg
+
+    from orchestration.definitions import defs
+
+    bi = two_months / "published" / "cadence_bi.duckdb"
+    before = bi.stat().st_mtime_ns
+    with dg.DagsterInstance.get() as instance:
+        result = defs.resolve_job_def("monthly_audit").execute_in_process(
+            partition_key="2026-10-01", instance=instance, raise_on_error=False,
+            asset_selection=[dg.AssetKey(["serving", "published_bi"])])
+    assert not result.success
+    failure = next(e for e in result.all_events if e.is_step_failure).step_failure_data.user_failure_data
+    assert failure.description.startswith("2026-10 not published: ")
+    assert "cadence run --month 2026-10" in failure.description
+    assert bi.stat().st_mtime_ns == before
 
 
 def test_published_file_opens_in_an_older_duckdb_client(two_months):
@@ -87,6 +139,9 @@ def test_reader_never_errors_nor_sees_a_mix_during_run_and_rerun(two_months, tmp
         seen.add(tuple(sorted(r["leads"])))
     assert seen == {("2026-09",), ("2026-09", "2026-10")}  # it saw the old state and the new one
     assert len({r["run_id"] for r in reads}) == 3
+    # 2026-09 stays as its own run published it while 2026-10 is published twice
+    assert len({r["months"]["2026-09"] for r in reads}) == 1
+    assert {r["months"].get("2026-10") for r in reads} == {None, *(r["run_id"] for r in reads)} - {reads[0]["run_id"]}
 
 
 def test_an_empty_table_still_has_a_parquet_file_with_its_schema(tmp_path):
@@ -98,7 +153,7 @@ def test_an_empty_table_still_has_a_parquet_file_with_its_schema(tmp_path):
         con.execute("create schema marts")
         con.execute("create table marts.fct_empty (partition_month varchar, lead_id varchar, rate double)")
         con.execute("create table marts.fct_full as select '2026-09' as partition_month, 'L1' as lead_id, 0.5 as rate")
-        publish(con, tmp_path / "published", run_id="test0000")
+        publish(con, tmp_path / "published", month=None, run_id="test0000")
     files = sorted((tmp_path / "published" / "parquet" / "marts" / "fct_empty").rglob("*.parquet"))
     assert files, "no Parquet file for the empty table"
     got = duckdb.sql(f"select * from read_parquet('{tmp_path}/published/parquet/marts/fct_empty/**/*.parquet')")

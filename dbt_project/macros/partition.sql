@@ -44,3 +44,36 @@
     true
     {%- endif -%}
 {%- endmacro %}
+
+{#- The month being built as a checked 'YYYY-MM' string (the var, else the run-context table, read now), or
+    none when every month is. For statements that need a literal rather than a subquery (Spark's DELETE does
+    not take subqueries). -#}
+{% macro current_month_value() -%}
+    {%- set month = var('partition_month') -%}
+    {%- if not month and execute -%}
+        {%- set context = run_context_relation() -%}
+        {%- if context is not none -%}
+            {%- set month = run_query("select max(partition_month) from " ~ context).columns[0].values()[0] -%}
+        {%- endif -%}
+    {%- endif -%}
+    {%- if month and not modules.re.match('^[0-9]{4}-(0[1-9]|1[0-2])$', month | string) -%}
+        {{ exceptions.raise_compiler_error("partition month " ~ month ~ " is not a YYYY-MM month") }}
+    {%- endif -%}
+    {{ return(month or none) }}
+{%- endmacro %}
+
+{#-
+    Pre-hook of every incremental model (dbt_project.yml): empty the month being built before it is rebuilt.
+    delete+insert alone deletes only the months present in the new result, so a month whose new result is
+    empty (a re-export without exclusions: no cleaning_log rows) would keep its old rows. The delete runs in
+    the model's transaction: a failed build leaves the month as it was. Plain SQL, also valid on Spark
+    (Delta / Iceberg tables).
+-#}
+{% macro replace_month_being_built() -%}
+    {%- if execute and is_incremental() -%}
+        {%- set month = current_month_value() -%}
+        {%- if month is not none -%}
+    delete from {{ this }} where partition_month = '{{ month }}'
+        {%- endif -%}
+    {%- endif -%}
+{%- endmacro %}
