@@ -18,6 +18,7 @@ from typing import Any
 import great_expectations as gx
 from great_expectations.core.run_identifier import RunIdentifier
 
+from quality.data_docs import make_offline
 from quality.gx_duckdb import add_duckdb_datasource, close_datasource, make_context
 from quality.sql import Thresholds, month_literal
 from quality.suites import Suite
@@ -141,6 +142,7 @@ def validate_suites(suites: list[Suite], month: str, database: Path, report_dir:
             keys = [k for k in ctx.validation_results_store.list_keys()
                     if k.run_id.run_name in names and k.run_id.run_time == stamp]
             ctx.build_data_docs(site_names=["cadence"], resource_identifiers=keys)
+            make_offline(Path(report_dir) / "data_docs")  # GE's pages load their CSS and scripts from CDNs
     finally:
         close_datasource(datasource)
     if report_dir is not None:

@@ -27,6 +27,11 @@ needs_chromium = pytest.mark.skipif(
     CHROMIUM is None,
     reason="no Chromium on this machine (CI installs Debian's `chromium`); the browser checks need a real browser",
 )
+SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
+needs_libreoffice = pytest.mark.skipif(
+    SOFFICE is None or shutil.which("pdftoppm") is None or shutil.which("pdfinfo") is None,
+    reason="no LibreOffice or poppler-utils here (CI installs Debian's `libreoffice-calc-nogui` and `poppler-utils`)",
+)
 
 
 @pytest.fixture(scope="module")
@@ -158,6 +163,54 @@ def test_workbook_has_the_trendline_and_the_marts_kpis(built):
     n, mx, my = len(xs), sum(xs) / len(xs), sum(ys) / len(ys)
     slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sum((x - mx) ** 2 for x in xs)
     assert n == fit[3] and slope == pytest.approx(fit[0]) and my - slope * mx == pytest.approx(fit[1])
+
+
+def _ppm(path: Path):
+    import numpy as np
+
+    magic, width, height, _maxval, data = path.read_bytes().split(maxsplit=4)
+    assert magic == b"P6"
+    return np.frombuffer(data[: int(width) * int(height) * 3], np.uint8).reshape(int(height), int(width), 3)
+
+
+@needs_libreoffice
+def test_workbook_prints_on_a_few_pages_with_its_points_drawn(built, tmp_path):
+    """LibreOffice prints the workbook: a few pages (the Leads sheet prints its first rows, every sheet fits one
+    page wide), and on the Scatter page the lead markers are drawn (LibreOffice drew none when the marker had
+    no fill) and Excel's own fit is computed (it was text: '=COUNT(...)')."""
+    import numpy as np
+    import openpyxl
+
+    from cadence.reports.workbook_scatter import POINT_COLOUR
+
+    xlsx = built["reports"] / "audit_workbook.xlsx"
+    done = subprocess.run(
+        [SOFFICE, "--headless", "--norestore", f"-env:UserInstallation={(tmp_path / 'lo').as_uri()}",
+         "--convert-to", "pdf", "--outdir", str(tmp_path), str(xlsx)],
+        capture_output=True, text=True, timeout=240,
+    )
+    pdf = tmp_path / "audit_workbook.pdf"
+    assert done.returncode == 0 and pdf.exists(), done.stdout + done.stderr
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
+    pages = int(re.search(r"^Pages:\s+(\d+)", info, re.M).group(1))
+    assert 8 <= pages <= 20, pages  # one or more per sheet; 215 before the print set-up
+    texts = [subprocess.run(["pdftotext", "-f", str(p), "-l", str(p), str(pdf), "-"], capture_output=True,
+                            text=True, check=True).stdout for p in range(1, pages + 1)]
+    page = next(i for i, t in enumerate(texts, start=1) if "Contacts vs conversion" in t)
+    leads = openpyxl.load_workbook(xlsx, read_only=True)["Leads"]
+    head = [c.value for c in next(leads.iter_rows(min_row=2, max_row=2))]
+    xs, ys = head.index("touches (X)"), head.index("converted (Y)")
+    rows = list(leads.iter_rows(min_row=3, values_only=True))
+    assert "=COUNT(" not in texts[page - 1] and texts[page - 1].count(f"{len(rows):,}") >= 2
+    subprocess.run(["pdftoppm", "-r", "100", "-f", str(page), "-l", str(page), str(pdf), str(tmp_path / "scatter")],
+                   check=True)
+    image = _ppm(next(tmp_path.glob("scatter*.ppm"))).astype(int)
+    colour = np.array([int(POINT_COLOUR[i:i + 2], 16) for i in (0, 2, 4)])
+    drawn = int((np.abs(image - colour).max(axis=-1) <= 40).sum())
+    positions = len({(r[xs], r[ys]) for r in rows})  # markers on one spot overlap: count the spots
+    assert drawn >= 10 * positions, (drawn, positions)
+    subprocess.run(["pdftoppm", "-r", "80", "-f", str(page), "-l", str(page), "-png", "-singlefile", str(pdf),
+                    str(built["root"] / "workbook_scatter_page")], check=True)  # for a person to look at
 
 
 def test_note_numbers_match_the_warehouse(built):

@@ -282,3 +282,38 @@ def test_frames_and_segments_come_in_one_order_whatever_the_engine_returns(tmp_p
     con = duckdb.connect()
     con.execute("create table t as select * from frame order by leads desc")
     assert list(_read(con, "t", "", ["2026-09"], cfg)["segment_key"]) == sorted(keys, key=lambda k: (k, 0))
+
+
+def test_any_sheet_gets_readable_headers_number_formats_and_a_print_setup(tmp_path):
+    """The workbook helpers apply to every sheet, whoever writes it: labels instead of snake_case, rates as
+    percentages and fits without float artefacts, long texts wrapped, and a print set-up on each sheet."""
+    import openpyxl
+    import pandas as pd
+    from openpyxl import Workbook
+
+    from cadence.reports.xlsx_cells import P_VALUE, finish_workbook, write_table
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "Trends"
+    write_table(ws, 1, 1, pd.DataFrame({
+        "segment_key": ["all", "channel=inbound"], "conversion_rate": [0.133645345813833, 0.2], "leads": [1923, 12],
+        "r_p_value": [3e-19, 0.2], "ttf_hours": [8.179722222222223, 1.5], "r2": [0.04093343339432119, 0.1],
+        "reason": ["a reason that runs on " * 6, "short"]}))
+    wb.create_sheet("Notes")["A1"] = "free text"
+    finish_workbook(wb)
+    wb.save(tmp_path / "w.xlsx")
+    back = openpyxl.load_workbook(tmp_path / "w.xlsx")
+    sheet = back["Trends"]
+    head = [c.value for c in sheet[1]]
+    assert head == ["Segment", "Conversion rate", "Leads", "p-value of r", "TTF (h)", "R²", "Why"]
+    forms = dict(zip(head, (c.number_format for c in sheet[2]), strict=True))
+    assert forms == {"Segment": "General", "Conversion rate": "0.0%", "Leads": "#,##0", "p-value of r": P_VALUE,
+                     "TTF (h)": "#,##0.0", "R²": "0.000", "Why": "General"}
+    assert sheet["G2"].alignment.wrap_text and sheet.row_dimensions[2].height > 15
+    assert sheet.print_title_rows == "$1:$1" and sheet.print_options.gridLines
+    for ws, area in ((sheet, "$A$1:$G$3"), (back["Notes"], "!$A$1")):
+        assert ws.page_setup.orientation == "landscape" and int(ws.page_setup.paperSize) == 9  # A4
+        assert ws.sheet_properties.pageSetUpPr.fitToPage
+        assert (ws.page_setup.fitToWidth, ws.page_setup.fitToHeight) == (1, 0)
+        assert ws.print_area.endswith(area), ws.print_area

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pandas as pd
 from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font
+from openpyxl.styles import Alignment
 
 from cadence.reports import fmt, verdicts, views
 from cadence.reports.dash_ops import rule_status
 from cadence.reports.gather import ReportData
-from cadence.reports.workbook_scatter import MAX_LEAD_ROWS, leads_sheet, scatter_sheet
-from cadence.reports.xlsx_cells import write_table
+from cadence.reports.workbook_scatter import MAX_LEAD_ROWS, PRINTED_LEAD_ROWS, leads_sheet, scatter_sheet
+from cadence.reports.xlsx_cells import finish_workbook, fit_row_heights, font, write_table
 
 KPI_COLUMNS = {
     "segment_level": "Level",
@@ -45,6 +45,7 @@ def build_workbook(data: ReportData, points: pd.DataFrame, total: int, path: Pat
     x_max = float(points["touches"].max()) if len(points) else 1.0
     scatter_sheet(wb, data, len(points), header.index("touches (X)") + 1, header.index("converted (Y)") + 1, x_max)
     sheets(wb, data)
+    finish_workbook(wb)
     wb.save(path)
     return path
 
@@ -129,10 +130,11 @@ def sheets(wb: Workbook, data: ReportData) -> None:
         else pd.DataFrame({"Lists": ["not available"]}),
     )
     readme = wb.create_sheet("README", 0)
-    for i, line in enumerate(_readme(data), start=1):
-        readme.cell(i, 1, line).alignment = Alignment(wrap_text=False)
-    readme["A1"].font = Font(bold=True, size=13)
     readme.column_dimensions["A"].width = 120
+    for i, line in enumerate(_readme(data), start=1):
+        readme.cell(i, 1, line).alignment = Alignment(wrap_text=True, vertical="top")
+    readme["A1"].font = font(bold=True, size=13)
+    fit_row_heights(readme, range(1, readme.max_row + 1), [1])
 
 
 VERDICT_COLUMNS = {"segment_key": "segment", "leads": "leads", "cr": "CR", "light": "light",
@@ -164,7 +166,7 @@ def _readme(data: ReportData) -> list[str]:
         "Scatter: the scatter plot with its linear trendline (equation and R² on the chart), the mean "
         "lines X̄ and Ȳ and the quadrant counts; the fit from the pipeline next to the same fit recomputed by Excel.",
         "Leads: one row per lead (X = touches, Y = converted); a stratified sample when the month has more than "
-        f"{MAX_LEAD_ROWS:,} leads (said on the sheet).",
+        f"{MAX_LEAD_ROWS:,} leads (said on the sheet); a printout shows its first {PRINTED_LEAD_ROWS} rows.",
         "KPIs: the audit KPIs per segment (marts.kpi_segments_monthly).",
         "Fits: r, slope, intercept, R² and the traffic light per segment (analytics).",
         "Verdicts: per segment, the light and why, the effect of touches, the decision, the thresholds, the "
