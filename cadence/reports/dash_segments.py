@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from cadence.reports import charts, fmt, views
+from cadence.reports import charts, fmt, trends, views
 from cadence.reports.dash_overview import fit_caption, ttf_caption
 from cadence.reports.gather import ReportData
 from cadence.reports.html import Raw, card, dl, esc, light_chip, section, table
@@ -32,11 +32,9 @@ def threshold_lines(rows: pd.DataFrame) -> list[str]:
 
 
 def _delta_cr(data: ReportData, seg: views.Segment) -> str:
-    prev = data.of("kpis", data.previous)
-    row = prev[prev["segment_key"] == seg.key] if len(prev) else prev
-    if row.empty or not seg.kpi:
-        return fmt.DASH
-    return fmt.points(100 * (seg.kpi["conversion_rate"] - row.iloc[0]["conversion_rate"]))
+    """'▲ +1.2 pts [+0.3, +2.8]': the change vs the previous month with its 95 % interval (trends)."""
+    ch = trends.change(data.frames.get("trends"), seg.key, data.month, trends.BY_KEY["cr"])
+    return fmt.DASH if ch is None else f"{ch.text().rsplit(' vs ', 1)[0]} {ch.interval()}"
 
 
 def _facts(data: ReportData, seg: views.Segment) -> str:

@@ -9,7 +9,7 @@ import pandas as pd
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 
-from cadence.reports import fmt, views
+from cadence.reports import fmt, trends_tables, views
 from cadence.reports.dash_ops import rule_status
 from cadence.reports.gather import ReportData
 from cadence.reports.workbook_scatter import MAX_LEAD_ROWS, leads_sheet, scatter_sheet
@@ -86,6 +86,7 @@ def sheets(wb: Workbook, data: ReportData) -> None:
     if len(fits) and len(lights):
         table = table.merge(lights[["segment_key", "light", "reason", "delta_cr_points"]], on="segment_key", how="left")
     write_table(wb.create_sheet("Fits"), 1, 1, table)
+    write_table(wb.create_sheet("Trends"), 1, 1, trends_tables.sheet_frame(data))
     rules = pd.DataFrame(rule_status(data))
     ws = wb.create_sheet("Guardrails")
     nxt = write_table(
@@ -150,6 +151,8 @@ def _readme(data: ReportData) -> list[str]:
         f"{MAX_LEAD_ROWS:,} leads (said on the sheet).",
         "KPIs: the audit KPIs per segment (marts.kpi_segments_monthly).",
         "Fits: r, slope, intercept, R² and the traffic light per segment (analytics).",
+        "Trends: CR, median TTF and median contacts per lead of the last months per segment, each with its 95% "
+        "interval, and the change vs the previous month with its interval (does it exclude 0?).",
         "Guardrails: every rule's status this month, then the weekly rates per segment.",
         "Lists: recurring Q3 (coaching priority) and Q1 (models to imitate) accounts and reps.",
     ] + (
