@@ -48,7 +48,7 @@ def tile_html(t: Tile) -> str:
         f'<div class="tile" data-kpi="{esc(t.key)}"><div class="k">{esc(t.label)}</div>'
         f'<div class="v">{esc(t.value)}{unit}</div><div class="s">{esc(t.sub)}</div>'
         f'<div class="d {esc(t.tone)}">{esc(t.delta)}</div>'
-        + (f'<div class="ci" title="95% interval of the change {esc(t.ci_interval)}">{esc(t.ci)}</div>' if t.ci else "")
+        + (f'<div class="ci" title="interval of the change: {esc(t.ci_interval)}">{esc(t.ci)}</div>' if t.ci else "")
         + "</div>"
     )
 

@@ -45,7 +45,8 @@ def trends_section(data: ReportData) -> Raw:
     months = sorted(df["partition_month"].unique()) if len(df) else [data.month]
     keys = ["all"] + views.segment_keys(data)
     cells = ['<div class="th">Segment</div>']
-    cells += [f'<div class="th">{esc(m.label)}{" (95% interval)" if m.key == "cr" else ""}</div>'
+    lvl = trends.level(data.cfg)
+    cells += [f'<div class="th">{esc(m.label)}{f" ({lvl} interval)" if m.key == "cr" else ""}</div>'
               for m in trends.MEASURES]
     ranges = {}
     for m in trends.MEASURES:
@@ -65,8 +66,8 @@ def trends_section(data: ReportData) -> Raw:
     span = f"{fmt.month_label(months[0], short=True)} – {fmt.month_label(months[-1], short=True)}"
     sub = (
         f"{len(months)} month{'s' if len(months) > 1 else ''} ({span}), the last {trends.TREND_MONTHS} at most. "
-        "Dots: the month's value with its 95% interval (CR: Wilson; medians: order statistics); one y scale per "
-        "column. Under each chart: the change vs the previous month and its 95% interval (MOVER; for CR, Newcombe)"
+        f"Dots: the month's value with its {lvl} interval (CR: Wilson; medians: order statistics); one y scale per "
+        f"column. Under each chart: the change vs the previous month and its {lvl} interval (MOVER; for CR, Newcombe)"
         "; coloured only when the interval excludes 0."
         + ("" if len(months) > 1 else " Only one month in the warehouse: run earlier months to see trends.")
     )

@@ -39,12 +39,13 @@ def note_lines(data: ReportData, md_table) -> list[str]:
         rows.append(row)
     headers = ["Segment"]
     for m in trends.MEASURES:
-        headers += [f"{m.label}, {span}", f"Change vs {prev} [95% CI]"]
+        headers += [f"{m.label}, {span}", f"Change vs {prev} [{trends.level(data.cfg)} CI]"]
     return [
         "",
         "## Trends",
         "",
-        f"The last {len(months)} month(s) in the warehouse (at most {trends.TREND_MONTHS}). A change whose 95% "
+        f"The last {len(months)} month(s) in the warehouse (at most {trends.TREND_MONTHS}). A change whose "
+        f"{trends.level(data.cfg)} "
         "interval excludes 0 is more than the month's sampling noise (CR: Newcombe; medians: order statistics, "
         "MOVER).",
         "",
