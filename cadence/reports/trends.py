@@ -24,7 +24,7 @@ month's sampling noise. Python receives a few rows per month and segment.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import duckdb
 import pandas as pd
@@ -150,8 +150,6 @@ def gather_trends(con: duckdb.DuckDBPyConnection, month: str, z: float) -> tuple
 def with_change_intervals(data, tiles: list) -> list:
     """The KPI tiles of CR, median TTF and median contacts with their change's interval (all leads), toned
     like the trends (good / bad only when the interval excludes 0)."""
-    from dataclasses import replace
-
     out = []
     for t in tiles:
         ch = change(data.frames.get("trends"), "all", data.month, BY_KEY[t.key]) if t.key in BY_KEY else None
