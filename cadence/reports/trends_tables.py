@@ -62,14 +62,14 @@ SHEET_COLUMNS = {
     "cr_ci_low": "CR low",
     "cr_ci_high": "CR high",
     "cr_change": "CR change (pts)",
-    "cr_change_low": "CR change low",
-    "cr_change_high": "CR change high",
+    "cr_change_low": "CR change low (pts)",
+    "cr_change_high": "CR change high (pts)",
     "ttf_median_hours": "TTF median (h)",
     "ttf_ci_low": "TTF median low",
     "ttf_ci_high": "TTF median high",
     "ttf_change": "TTF change (h)",
-    "ttf_change_low": "TTF change low",
-    "ttf_change_high": "TTF change high",
+    "ttf_change_low": "TTF change low (h)",
+    "ttf_change_high": "TTF change high (h)",
     "touches_per_lead_median": "Touches median",
     "touches_ci_low": "Touches median low",
     "touches_ci_high": "Touches median high",
@@ -99,5 +99,6 @@ def sheet_frame(data: ReportData) -> pd.DataFrame:
         name = {"cr": "CR", "ttf": "TTF", "touches": "Touches"}[m.key]
         flags = [None if pd.isna(lo) or pd.isna(hi) else bool(lo > 0 or hi < 0)
                  for lo, hi in zip(low, high, strict=True)]
-        out.insert(out.columns.get_loc(f"{name} change high") + 1, f"{name} change excludes 0", flags)
+        high_col = SHEET_COLUMNS[f"{m.key}_change_high"]
+        out.insert(out.columns.get_loc(high_col) + 1, f"{name} change excludes 0", flags)
     return out.reset_index(drop=True)
