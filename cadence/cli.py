@@ -186,29 +186,47 @@ def cmd_status(_args: argparse.Namespace) -> int:
     return 0
 
 
+def demo_months(month: str, count: int) -> list[str]:
+    """The `count` consecutive months ending at `month`, oldest first."""
+    from orchestration.partitions import partition_key_of
+
+    if count < 1:
+        raise SystemExit("error: --months must be at least 1")
+    y, m = map(int, partition_key_of(month).split("-")[:2])
+    first = (y * 12 + m - 1) - (count - 1)
+    return _months(f"{first // 12:04d}-{first % 12 + 1:02d}", month)
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     s = cadence_settings.apply()
     month = args.month
-    manifest = s.landing_dir / "_manifest" / f"{month}.json"
-    if manifest.exists():
-        leads = json.loads(manifest.read_text(encoding="utf-8")).get("leads_per_month")
-        size = f" ({leads:,} leads)" if isinstance(leads, int) else ""
-        print(f"Using the sample extracts already generated for {month}{size} in {s.landing_dir}")
-    elif existing_extracts(s.landing_dir, [month]):
-        raise SystemExit(
-            f"error: {s.landing_dir} already holds extracts for {month} that the demo did not generate; it "
-            f"leaves them alone. Run that month as it is with `./run.sh run --month {month}`, or run the demo "
-            "on another month (--month) or in another data folder (CADENCE_DATA_DIR).")
-    else:
-        print(f"Generating sample extracts for {month} ({args.leads:,} leads) into {s.landing_dir}")
-        gen = argparse.Namespace(month=month, to=None, leads=args.leads, seed=42, defects=None,
+    months = demo_months(month, args.months)
+    # every month is checked before any is generated: a refusal leaves the landing folder as it was
+    missing = []
+    for m in months:
+        manifest = s.landing_dir / "_manifest" / f"{m}.json"
+        if manifest.exists():
+            leads = json.loads(manifest.read_text(encoding="utf-8")).get("leads_per_month")
+            size = f" ({leads:,} leads)" if isinstance(leads, int) else ""
+            print(f"Using the sample extracts already generated for {m}{size} in {s.landing_dir}")
+        elif existing_extracts(s.landing_dir, [m]):
+            raise SystemExit(
+                f"error: {s.landing_dir} already holds extracts for {m} that the demo did not generate; it "
+                f"leaves them alone. Run that month as it is with `./run.sh run --month {m}`, or run the demo "
+                "on another month (--month, --months) or in another data folder (CADENCE_DATA_DIR).")
+        else:
+            missing.append(m)
+    for m in missing:
+        print(f"Generating sample extracts for {m} ({args.leads:,} leads) into {s.landing_dir}")
+        gen = argparse.Namespace(month=m, to=None, leads=args.leads, seed=42, defects=None,
                                  format="csv", landing=None, force=False)
         cmd_generate(gen)
-    ok = run_months([month])
+    ok = run_months(months)  # in order: each month has the one before it for its changes and trends
     print_status_fresh()
     reports = "\n".join(f"  {p.name:<19}: {p}" for p in report_paths(month))
+    earlier = f" (after {', '.join(months[:-1])}, whose reports are beside it)" if len(months) > 1 else ""
     print(f"""
-Results of {month}
+Results of {month}{earlier}
 {reports}
   BI (read-only)   : {s.publish_dir / 'cadence_bi.duckdb'}  (+ Parquet in {s.publish_dir / 'parquet'})
   DuckDB warehouse : {s.duckdb_path}
@@ -353,9 +371,12 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--to", required=True, help="last month YYYY-MM")
     b.set_defaults(func=cmd_backfill)
 
-    d = sub.add_parser("demo", help="generate the sample month (if missing), run it and show the results")
-    d.add_argument("--month", default=cadence_settings.DEFAULT_SAMPLE_MONTH)
-    d.add_argument("--leads", type=int, default=2000)
+    d = sub.add_parser("demo", help="generate the sample months (if missing), run them in order and show the "
+                       "results of the last one")
+    d.add_argument("--month", default=cadence_settings.DEFAULT_SAMPLE_MONTH, help="the last month (YYYY-MM)")
+    d.add_argument("--months", type=int, default=3,
+                   help="consecutive months ending at --month (default 3: the dashboard has trends)")
+    d.add_argument("--leads", type=int, default=2000, help="leads per month (default 2000)")
     d.set_defaults(func=cmd_demo)
 
     u = sub.add_parser("ui", help="start the Dagster webserver and daemon on 127.0.0.1")

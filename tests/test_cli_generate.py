@@ -61,3 +61,19 @@ def test_demo_leaves_extracts_it_did_not_generate_alone(data_dir, monkeypatch):
     assert "leaves them alone" in str(refused.value) and f"run --month {MONTH}" in str(refused.value)
     assert export.read_text() == "lead_id,created_at\nREAL-1,2026-09-03T09:00:00+02:00\n"
     assert not (landing / "_manifest").exists()
+
+
+def test_demo_generates_and_runs_three_months_in_order(data_dir, monkeypatch, capsys):
+    runs = []
+    monkeypatch.setattr(cli, "run_months", lambda months: runs.append(list(months)) or True)
+    monkeypatch.setattr(cli, "print_status_fresh", lambda: None)
+    assert cli.main(["demo", "--month", MONTH, "--leads", "60"]) == 0
+    assert runs == [["2026-07", "2026-08", MONTH]]  # oldest first: each month has the one before it
+    assert sorted(p.name for p in (data_dir / "landing" / "_manifest").iterdir()) == [
+        "2026-07.json", "2026-08.json", "2026-09.json"]
+    assert "Results of 2026-09 (after 2026-07, 2026-08" in capsys.readouterr().out
+    before = _digests(data_dir / "landing")
+    assert cli.main(["demo", "--month", "2026-01", "--months", "1", "--leads", "60"]) == 0
+    assert runs[-1] == ["2026-01"]
+    assert cli.main(["demo", "--month", MONTH, "--leads", "60"]) == 0  # reuses what it generated
+    assert {k: v for k, v in _digests(data_dir / "landing").items() if "2026-01" not in k} == before

@@ -1,7 +1,9 @@
-"""The month's reports built by the pipeline on two generated months: the dashboard in a real headless
-Chromium (screenshot at 1440x900, no console message, every chart drawn, no overlapping chart label, no
-overflowing tile), the workbook read back (trendline with equation and R², KPIs equal to the mart's,
-the sheet's own least squares equal to the pipeline's fit), the note's numbers equal to the warehouse's."""
+"""The month's reports built by the pipeline on two generated months (after a third one of which only the
+marts are built, for the trends): the dashboard in a real headless Chromium (screenshot at 1440x900, no
+console message, every chart drawn, no overlapping chart label, no overflowing tile), its trends (three
+months, the last month's changes equal to the warehouse's), the workbook read back (trendline with
+equation and R², KPIs equal to the mart's, the sheet's own least squares equal to the pipeline's fit), the
+note's numbers equal to the warehouse's."""
 
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ pytestmark = pytest.mark.integration
 
 MONTHS = ("2026-09", "2026-10")
 MONTH = MONTHS[-1]
+HISTORY = "2026-08"  # ingested and modelled only: the trends' first month
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 needs_chromium = pytest.mark.skipif(
     CHROMIUM is None,
@@ -40,14 +43,19 @@ def built(module_data_dir):
     check data, not reports, and cost a third of the time); returns the run's report metadata."""
     import dagster as dg
 
+    from assets.dbt import cadence_dbt_models
+    from assets.ingestion import ingestion_assets
     from cadence import settings
     from cadence.generator import generate
     from orchestration.definitions import defs
 
     s = settings.apply()
-    generate(s.landing_dir, list(MONTHS), leads_per_month=4000, seed=11)
+    generate(s.landing_dir, [HISTORY, *MONTHS], leads_per_month=4000, seed=11)
     meta = {}
     with dg.DagsterInstance.ephemeral() as instance:
+        history = [*ingestion_assets, cadence_dbt_models]
+        done = dg.materialize(history, partition_key=f"{HISTORY}-01", resources=defs.resources, instance=instance)
+        assert done.success
         for month in MONTHS:
             result = dg.materialize(
                 list(defs.assets), partition_key=f"{month}-01", resources=defs.resources, instance=instance
@@ -119,6 +127,29 @@ def test_dashboard_renders_in_chromium(built, tmp_path):
         assert f'id="{anchor}"' in dom.stdout and f'href="#{anchor}"' in dom.stdout
 
 
+def test_dashboard_shows_three_months_of_trends_and_the_last_months_changes(built):
+    from cadence.analytics.intervals import diff_of_proportions
+    from cadence.reports import trends
+
+    page = (built["reports"] / "dashboard.html").read_text()
+    section = re.search(r'<section id="trends">.*?</section>', page, re.S).group(0)
+    chart = re.search(r'<svg [^>]*data-chart="trend-cr-all".*?</svg>', section, re.S).group(0)
+    assert len(re.findall(r"<circle ", chart)) == 3 and "<polyline" in chart  # Aug, Sep, Oct joined
+    con = duckdb.connect(str(built["db"]), read_only=True)
+    try:
+        (cur, n_cur), (prev, n_prev) = con.execute(
+            "select conversions, leads from marts.kpi_segments_monthly where segment_key = 'all' "
+            "and partition_month in (?, ?) order by partition_month desc", [MONTH, MONTHS[-2]]).fetchall()
+    finally:
+        con.close()
+    d = diff_of_proportions(cur, n_cur, prev, n_prev)
+    ch = trends.Change(trends.BY_KEY["cr"], MONTHS[-2], 100 * d["diff"], 100 * d["ci_low"], 100 * d["ci_high"])
+    first = re.search(r'<div class="chg" data-change="cr">(.*?)</div>', section).group(1)  # all leads: first row
+    assert f"{ch.text()}</span>" in first and f"{ch.interval()} {ch.verdict()}" in first
+    tile = re.search(r'<div class="tile" data-kpi="cr">.*?</div></div>', page).group(0)
+    assert ch.text() in tile and ch.verdict() in tile
+
+
 def test_workbook_has_the_trendline_and_the_marts_kpis(built):
     import openpyxl
 
@@ -129,7 +160,9 @@ def test_workbook_has_the_trendline_and_the_marts_kpis(built):
     assert re.search(r'trendlineType val="linear"', trend)
     assert re.search(r'dispEq val="(1|true)"', trend) and re.search(r'dispRSqr val="(1|true)"', trend)
     wb = openpyxl.load_workbook(path, read_only=True)
-    assert {"Scatter", "Leads", "KPIs", "Fits", "Guardrails", "Lists", "README"} <= set(wb.sheetnames)
+    assert {"Scatter", "Leads", "KPIs", "Fits", "Trends", "Guardrails", "Lists", "README"} <= set(wb.sheetnames)
+    trend_rows = list(wb["Trends"].values)
+    assert sorted({r[0] for r in trend_rows[1:]}) == [HISTORY, *MONTHS]
     kpis = list(wb["KPIs"].values)
     head, rows = kpis[0], kpis[1:]
     sheet = {r[head.index("Segment")]: r for r in rows}

@@ -11,6 +11,7 @@ from cadence.segments import ACTIVE
 
 NAV = (
     ("level1", "1 · Strategic", True),
+    ("trends", "Trends", False),
     ("level2", "2 · Segments & stages", True),
     ("level3", "3 · Reps & accounts", True),
     ("guardrails", "Guardrails", False),
@@ -46,7 +47,9 @@ def tile_html(t: Tile) -> str:
     return (
         f'<div class="tile" data-kpi="{esc(t.key)}"><div class="k">{esc(t.label)}</div>'
         f'<div class="v">{esc(t.value)}{unit}</div><div class="s">{esc(t.sub)}</div>'
-        f'<div class="d {esc(t.tone)}">{esc(t.delta)}</div></div>'
+        f'<div class="d {esc(t.tone)}">{esc(t.delta)}</div>'
+        + (f'<div class="ci" title="interval of the change: {esc(t.ci_interval)}">{esc(t.ci)}</div>' if t.ci else "")
+        + "</div>"
     )
 
 

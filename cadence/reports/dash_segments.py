@@ -3,7 +3,7 @@ shared axes), then the funnel by stage, the KPIs by entry phase and the top outl
 
 from __future__ import annotations
 
-from cadence.reports import charts, fmt, verdicts, views
+from cadence.reports import charts, fmt, trends, verdicts, views
 from cadence.reports.dash_overview import fit_caption, ttf_caption
 from cadence.reports.gather import ReportData
 from cadence.reports.html import Raw, card, dl, esc, light_chip, section, table
@@ -12,11 +12,9 @@ from cadence.segments import DIMS
 
 CHART_SIZE = (336, 240)
 def _delta_cr(data: ReportData, seg: views.Segment) -> str:
-    prev = data.of("kpis", data.previous)
-    row = prev[prev["segment_key"] == seg.key] if len(prev) else prev
-    if row.empty or not seg.kpi:
-        return fmt.DASH
-    return fmt.points(100 * (seg.kpi["conversion_rate"] - row.iloc[0]["conversion_rate"]))
+    """'▲ +1.2 pts [+0.3, +2.8]': the change vs the previous month with its 95 % interval (trends)."""
+    ch = trends.change(data.frames.get("trends"), seg.key, data.month, trends.BY_KEY["cr"])
+    return fmt.DASH if ch is None else f"{ch.text().rsplit(' vs ', 1)[0]} {ch.interval()}"
 
 
 def _facts(data: ReportData, seg: views.Segment) -> str:

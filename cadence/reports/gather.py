@@ -16,7 +16,7 @@ import duckdb
 import pandas as pd
 
 from cadence.analytics.config import AnalysisConfig, analysis_config
-from cadence.reports import queries
+from cadence.reports import queries, trends
 from cadence.scoping import ScopingNote, parse_scoping_note
 from cadence.segments import CELL_LEVEL, DIMS
 
@@ -128,6 +128,9 @@ def gather(con: duckdb.DuckDBPyConnection, month: str, reports_dir: Path | None 
         except (duckdb.CatalogException, duckdb.BinderException) as exc:
             frames[name] = pd.DataFrame(columns=["partition_month"])
             unavailable[table] = str(exc).splitlines()[0]
+    frames["trends"], why = trends.gather_trends(con, month, cfg.z)
+    if why:
+        unavailable["trends"] = why
     meta = {**queries.month_meta(con, month), "runs": _read_runs(con, month)}
     frames["ttf_fits"] = queries.ttf_fits(con, cfg, month)
     frames["points"] = queries.lead_points(con, cfg, month, DOTS_PER_SEGMENT, DOTS_OVERALL)

@@ -9,7 +9,7 @@ from html import escape
 
 from markdown_it import MarkdownIt
 
-from cadence.reports import findings, fmt, theme, verdicts, views
+from cadence.reports import findings, fmt, theme, trends_tables, verdicts, views
 from cadence.reports.dash_ops import rule_status
 from cadence.reports.gather import ReportData
 from cadence.reports.tiles import compute_tiles
@@ -50,13 +50,15 @@ def render_note(data: ReportData) -> str:
         md_table(
             ["KPI", fmt.month_label(prev, short=True), fmt.month_label(m, short=True), "Change"],
             [
-                [t.label, _tile_value(t, t.previous), f"{t.value}{' ' + t.unit if t.unit else ''}", t.delta]
+                [t.label, _tile_value(t, t.previous), f"{t.value}{' ' + t.unit if t.unit else ''}",
+                 f"{t.delta} {t.ci_interval} ({t.ci})" if t.ci else t.delta]
                 for t in tiles
             ],
         ),
         "",
     ]
     out += [f"- {c}" for c in findings.changes(data)] or ["- No segment changed light or moved its CR significantly."]
+    out += trends_tables.note_lines(data, md_table)
     out += ["", "## Three lessons from the data", ""]
     out += [f"{i}. {text}" for i, text in enumerate(findings.lessons(data), 1)] or ["Not available this month."]
     out += ["", "## Decisions proposed per segment", ""]

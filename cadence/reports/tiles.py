@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from cadence.reports import fmt
+from cadence.reports import fmt, trends
 from cadence.reports.gather import ReportData
 
 
@@ -27,6 +27,8 @@ class Tile:
     tone: str  # good | bad | flat
     current: float | None
     previous: float | None
+    ci: str = ""  # "CI excludes 0" / "CI includes 0": the change's 95 % interval (cadence.reports.trends)
+    ci_interval: str = ""  # the interval itself: "[+0.3, +2.8] pts"
 
 
 #: Tiles computed from touches: the median TTF (time to the first one), the fit, the quadrants.
@@ -79,7 +81,7 @@ def compute_tiles(data: ReportData) -> list[Tile]:
         )
 
     ttf = k.get("ttf_median_hours")
-    return [
+    return trends.with_change_intervals(data, [
         tile(
             "ttf",
             "Median TTF",
@@ -172,4 +174,4 @@ def compute_tiles(data: ReportData) -> list[Tile]:
             " pts",
             -1,
         ),
-    ]
+    ])

@@ -9,7 +9,7 @@ import pandas as pd
 from openpyxl import Workbook
 from openpyxl.styles import Alignment
 
-from cadence.reports import fmt, verdicts, views
+from cadence.reports import fmt, trends_tables, verdicts, views
 from cadence.reports.dash_ops import rule_status
 from cadence.reports.gather import ReportData
 from cadence.reports.workbook_scatter import MAX_LEAD_ROWS, PRINTED_LEAD_ROWS, leads_sheet, scatter_sheet
@@ -88,6 +88,7 @@ def sheets(wb: Workbook, data: ReportData) -> None:
         table = table.merge(lights[["segment_key", "light", "reason", "delta_cr_points"]], on="segment_key", how="left")
     write_table(wb.create_sheet("Fits"), 1, 1, table)
     write_table(wb.create_sheet("Verdicts"), 1, 1, _verdicts(data))
+    write_table(wb.create_sheet("Trends"), 1, 1, trends_tables.sheet_frame(data))
     rules = pd.DataFrame(rule_status(data))
     ws = wb.create_sheet("Guardrails")
     nxt = write_table(
@@ -171,6 +172,8 @@ def _readme(data: ReportData) -> list[str]:
         "Fits: r, slope, intercept, R² and the traffic light per segment (analytics).",
         "Verdicts: per segment, the light and why, the effect of touches, the decision, the thresholds, the "
         "experiment and the one-sentence summary (analytics.verdicts: what the dashboard and the note say).",
+        "Trends: CR, median TTF and median contacts per lead of the last months per segment, each with its 95% "
+        "interval, and the change vs the previous month with its interval (does it exclude 0?).",
         "Guardrails: every rule's status this month, then the weekly rates per segment.",
         "Lists: recurring Q3 (coaching priority) and Q1 (models to imitate) accounts and reps.",
     ] + (
