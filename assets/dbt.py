@@ -50,8 +50,9 @@ def cadence_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, d
     context.log.info(f"dbt build for {month}: {raw_rows:,} raw rows, {threads} thread(s)")
     target = Path(dbt.project_dir) / "target" / "runs" / f"{month}-{context.run_id[:8]}"
     try:
-        yield from dbt.cli(["build", *args, "--threads", str(threads)], context=context,
-                            target_path=target).stream()
+        # no colour codes: dbt's lines go to the run's log file and Dagster's compute logs, not to a terminal
+        yield from dbt.cli(["build", *args, "--threads", str(threads), "--no-use-colors"], context=context,
+                           target_path=target).stream()
     finally:
         prune_run_targets(target.parent)
 
