@@ -39,37 +39,42 @@ def _log_path(stdout: str) -> Path:
 
 
 @pytest.mark.integration
-def test_a_month_holding_another_months_leads_fails_with_one_clear_summary(tmp_path):
+def test_a_month_holding_another_months_leads_fails_with_one_clear_summary(data_dir, tmp_path, capfd):
     """Leads of 2026-04 dropped in 2026-09's folder: the raw structure gate blocks the month. The terminal gets
     one summary whose reason is the sentence the suite's JSON keeps (with counts taken from the file here),
-    what to do and the log, and no traceback or DuckDB lock error (the status is not read after a failure)."""
-    data = tmp_path / "data"
-    assert _cli(data, "generate", "--month", "2026-09", "--leads", "300").returncode == 0
-    april = tmp_path / "april"
-    assert _cli(data, "generate", "--month", "2026-04", "--leads", "300", "--landing", str(april)).returncode == 0
-    leads_file = data / "landing" / "crm" / "2026-09" / "leads.csv"
+    what to do and the log, and no traceback or DuckDB lock error; the warehouse is free for `status` at once.
+    (In this process, to save the imports: the output is read from file descriptor 1, as a terminal would.)"""
+    from cadence import cli
+    from cadence.generator import generate
+
+    assert cli.main(["generate", "--month", "2026-09", "--leads", "300"]) == 0
+    generate(tmp_path / "april", ["2026-04"], leads_per_month=300, seed=42)
+    leads_file = data_dir / "landing" / "crm" / "2026-09" / "leads.csv"
     mixed = pd.concat([pd.read_csv(leads_file, dtype=str).head(100),
-                       pd.read_csv(april / "crm" / "2026-04" / "leads.csv", dtype=str)])
+                       pd.read_csv(tmp_path / "april" / "crm" / "2026-04" / "leads.csv", dtype=str)])
     mixed.to_csv(leads_file, index=False)
     outside = int((mixed.created_at.str[:7] != "2026-09").sum())  # April is far from any zone's month edge
+    capfd.readouterr()
 
-    run = _cli(data, "run", "--month", "2026-09")
-    out = run.stdout + run.stderr
-    assert run.returncode == 1, out
-    report = json.loads((data / "reports" / "quality" / "2026-09" / "raw.crm__leads.json").read_text())
+    assert cli.main(["run", "--month", "2026-09"]) == 1
+    got = capfd.readouterr()
+    out = got.out + got.err
+    report = json.loads((data_dir / "reports" / "quality" / "2026-09" / "raw.crm__leads.json").read_text())
     sentence = next(c["message"] for c in report["checks"] if c["check"] == "leads_belong_to_the_month")
     assert sentence.startswith(f"{outside:,} of {len(mixed):,} leads were created outside 2026-09, mostly in 2026-04")
-    assert re.search(r"^Month 2026-09: FAILED at quality__raw", run.stdout, re.M), out
-    assert re.search(r"^  Failed +: raw/crm__leads, blocking check 'structure'", run.stdout, re.M), out
-    reason = next(line for line in run.stdout.splitlines() if line.lstrip().startswith("Reason"))
+    assert re.search(r"^Month 2026-09: FAILED at quality__raw", got.out, re.M), out
+    assert re.search(r"^  Failed +: raw/crm__leads, blocking check 'structure'", got.out, re.M), out
+    reason = next(line for line in got.out.splitlines() if line.lstrip().startswith("Reason"))
     assert sentence in reason
-    assert f"crm export in {data / 'landing' / 'crm' / '2026-09'}/" in run.stdout
-    log = _log_path(run.stdout)
-    assert f"  Log       : {log}" in run.stdout and log.is_file()
+    assert f"crm export in {data_dir / 'landing' / 'crm' / '2026-09'}/" in got.out
+    log = _log_path(got.out)
+    assert f"  Log       : {log}" in got.out and log.is_file()
     assert "DagsterAssetCheckFailedError" in log.read_text()  # the details are kept, in the log
-    for noise in ("Traceback", "Could not set lock", "BetaWarning", "Not executing", "\x1b["):
+    for noise in ("Traceback", "Could not set lock", "Not executing", "\x1b["):
         assert noise not in out, noise
-    assert len(run.stdout.splitlines()) <= 12, run.stdout
+    assert len(got.out.splitlines()) <= 12, got.out
+    status = _cli(data_dir, "status", "--compact", timeout=120)
+    assert status.returncode == 0 and re.search(r"^  raw +5 tables", status.stdout, re.M), status.stdout
 
 
 @pytest.mark.integration
@@ -84,7 +89,7 @@ def test_the_demo_prints_under_40_lines_ending_with_the_result_paths(tmp_path):
     paths = [line.split(": ", 1)[1].split("  (+")[0] for line in lines[results + 1:]]
     assert len(paths) >= 9 and all(Path(p).exists() for p in paths), lines[results:]
     assert {Path(p).name for p in paths} >= {"dashboard.html", "audit_note.html", "audit_workbook.xlsx"}
-    assert re.search(r"^Month 2026-09: 19/19 steps done in ", demo.stdout, re.M), demo.stdout
+    assert re.search(r"^Month 2026-09: (\d+)/\1 steps done in ", demo.stdout, re.M), demo.stdout
     log = _log_path(demo.stdout).read_text()
     assert re.search(r"Done\. PASS=\d+ WARN=0 ERROR=0", log)  # dbt's output is in the log, uncoloured
     assert "\x1b[" not in log and "START" in log and " START " not in demo.stdout
@@ -118,3 +123,29 @@ def test_status_of_a_warehouse_being_written_says_so_without_a_traceback(tmp_pat
     assert status.returncode == 1
     assert "is open for writing by another process" in status.stdout and f"PID {os.getpid()}" in status.stdout
     assert "Traceback" not in status.stdout + status.stderr
+
+
+def test_a_failed_step_is_summarised_by_its_root_cause_and_a_warned_step_in_one_line(tmp_path):
+    from cadence.console import FailedCheck, MonthOutcome, StepFailure, failure_lines, warning_lines
+
+    ingest = StepFailure("ingest_crm", "IngestError", "cadence.ingest.IngestError: /l/crm/2026-09/leads.csv, column "
+                         "'lead_id': missing column; the header has ['leadid']\n", ["raw/crm__leads", "raw/crm__opps"])
+    dbt = StepFailure("cadence_dbt_models", "DagsterDbtCliRuntimeError",
+                      "The dbt CLI process with command `dbt build` failed with exit code 1. Check the stdout in the "
+                      "Dagster compute logs.\n\nErrors parsed from dbt logs:\n\nRuntime Error in model stg_voip__calls "
+                      "(models/staging/stg_voip__calls.sql)\n  Conversion Error: x")
+    warned = [FailedCheck("quality__raw", "raw/voip__calls", "ranges", False, "1 of 5 checks failed: a"),
+              FailedCheck("quality__raw", "raw/voip__calls", "time_zones", False, "2 of 5 checks failed")]
+    outcome = MonthOutcome("2026-09", False, 12.0, 3, 19, 5, [ingest, dbt], warned,
+                           {"experiments__designs": ["too few leads per arm"]})
+    lines = failure_lines(outcome, tmp_path / "landing", tmp_path / "x.log")
+    assert "  Failed    : ingest_crm (raw/crm__leads, raw/crm__opps)" in lines
+    assert ("  Reason    : /l/crm/2026-09/leads.csv, column 'lead_id': missing column; the header has ['leadid']"
+            in lines)
+    assert any(line.startswith("  What to do: Correct that file") and "mapping check --month 2026-09" in line
+               for line in lines)
+    assert "  Reason    : Runtime Error in model stg_voip__calls (models/staging/stg_voip__calls.sql)" in lines
+    assert lines[-1] == f"  Log       : {tmp_path / 'x.log'}"
+    assert warning_lines(outcome) == [
+        "  warning experiments__designs: too few leads per arm",
+        "  warning quality__raw: raw/voip__calls ranges: 1 of 5 checks failed: a (+1 more in the log)"]
