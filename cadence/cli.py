@@ -125,6 +125,8 @@ def materialise(months: list[str], verb: str = "run") -> list[console.MonthOutco
                 if not outcome.ok:
                     for line in console.failure_lines(outcome, s.landing_dir, log.path):
                         log.say(line)
+                if outcome.interrupted:  # Ctrl-C stops a backfill, not only its current month
+                    break
     return outcomes
 
 
@@ -165,7 +167,9 @@ def cmd_backfill(args: argparse.Namespace) -> int:
         else:
             print(f"  {o.month}  FAILED at {', '.join(f.step for f in o.failures) or 'the run'} "
                   "(its summary is above)")
-    return 0 if all(o.ok for o in outcomes) else 1
+    for month in months[len(outcomes):]:
+        print(f"  {month}  not run (the backfill was interrupted)")
+    return 0 if len(outcomes) == len(months) and all(o.ok for o in outcomes) else 1
 
 
 _SCHEMAS = ("raw", "staging", "intermediate", "marts", "analytics", "guardrails")

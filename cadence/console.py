@@ -80,6 +80,8 @@ class RunLog:
 
     def __exit__(self, exc_type, exc, tb) -> None:
         global _ACTIVE
+        if _ACTIVE is not None:  # interrupted mid-month: stop its ticker before the terminal closes
+            _ACTIVE.stop()
         _ACTIVE = None
         if exc_type is not None and not issubclass(exc_type, KeyboardInterrupt):
             self.write("".join(traceback.format_exception(exc_type, exc, tb)))
@@ -157,6 +159,10 @@ class MonthOutcome:
     run_id: str = ""
 
     @property
+    def interrupted(self) -> bool:
+        return any(f.error == INTERRUPTED for f in self.failures)
+
+    @property
     def not_run(self) -> int:
         return max(self.total - self.started, 0)
 
@@ -218,10 +224,13 @@ class MonthWatch:
         if step in self.started:
             self.warnings.setdefault(step, []).append(message)
 
-    def finish(self, ok: bool, run_id: str = "") -> MonthOutcome:
+    def stop(self) -> None:
         self._stop.set()
         if self._ticker is not None:
             self._ticker.join()
+
+    def finish(self, ok: bool, run_id: str = "") -> MonthOutcome:
+        self.stop()
         self.log.live("")
         global _ACTIVE
         _ACTIVE = None
@@ -275,8 +284,13 @@ def _source_of(asset: str) -> str | None:
     return parts[1].split("__")[0] if len(parts) == 2 and parts[0] == "raw" and "__" in parts[1] else None
 
 
+INTERRUPTED = "DagsterExecutionInterruptedError"
+
+
 def what_to_do(error: str, message: str, month: str, landing: Path, asset: str | None = None) -> str:
     again = f"then run `./run.sh run --month {month}` again"
+    if error == INTERRUPTED:
+        return f"Run `./run.sh run --month {month}` when you want the month: it is rebuilt whole."
     if error in ("IngestError", "MappingError"):
         return (f"Correct that file, or its mapping in config/sources.yml (`./run.sh mapping check --month "
                 f"{month}` lists every problem of the month's files at once), {again}.")
@@ -314,7 +328,8 @@ def failure_lines(o: MonthOutcome, landing: Path, log: Path | None) -> list[str]
         else:
             shown = ", ".join(f.assets[:3]) + (f" and {len(f.assets) - 3} more" if len(f.assets) > 3 else "")
             lines += [f"  Failed    : {f.step}" + (f" ({shown})" if shown else ""),
-                      f"  Reason    : {_first_line(f.message) or f.error}",
+                      "  Reason    : " + ("interrupted (Ctrl-C or a stop request)" if f.error == INTERRUPTED
+                                              else _first_line(f.message) or f.error),
                       f"  What to do: {what_to_do(f.error, f.message, o.month, landing)}"]
     if not o.failures:
         lines.append("  Failed    : the run stopped before its steps (see the log)")
