@@ -97,16 +97,15 @@ def materialise(months: list[str], verb: str = "run") -> list[console.MonthOutco
         log.say(f"Log: {log.path}")
         log.live("Loading the pipeline definitions ...")
         import dagster as dg
-        from dagster._core.definitions.dependency import NodeHandle
 
         from orchestration.definitions import defs
         from orchestration.partitions import partition_key_of
 
         job = defs.resolve_job_def("monthly_audit")
-        step_assets = {}
-        for node in job.graph.nodes:
-            assets = job.asset_layer.get_assets_def_for_node(NodeHandle(node.name, None))
-            step_assets[node.name] = sorted(k.to_user_string() for k in assets.keys) if assets else []
+        step_assets: dict[str, list[str]] = {node.name: [] for node in job.graph.nodes}  # a step per op
+        for assets in defs.assets or []:
+            if isinstance(assets, dg.AssetsDefinition) and assets.node_def.name in step_assets:
+                step_assets[assets.node_def.name] = sorted(k.to_user_string() for k in assets.keys)
         with dg.DagsterInstance.get() as instance:
             for month in months:
                 watch = log.watch(month, len(step_assets), step_assets)
