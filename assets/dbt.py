@@ -54,8 +54,9 @@ def cadence_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, d
     context.log.info(f"dbt build for {month}: {raw_rows:,} raw rows, {threads} thread(s)")
     target = Path(dbt.project_dir) / "target" / "runs" / f"{month}-{context.run_id[:8]}"
     try:
-        invocation = dbt.cli(["build", *args, "--threads", str(threads)], context=context, target_path=target,
-                             raise_on_error=False)
+        # no colour codes: dbt's lines go to the run's log file and Dagster's compute logs, not to a terminal
+        invocation = dbt.cli(["build", *args, "--threads", str(threads), "--no-use-colors"], context=context,
+                             target_path=target, raise_on_error=False)
         # dbt outlives a killed run and keeps writing the file: the run monitor stops it (run_health.py)
         context.instance.add_run_tags(context.run_id, {DBT_PID_TAG: f"{invocation.process.pid}:{time.time():.0f}"})
         yield from invocation.stream()

@@ -123,7 +123,9 @@ def no_critical_breach(context: dg.AssetCheckExecutionContext, duckdb: DuckDBRes
         rows = con.execute("select rule_id, count(*) from guardrails.breaches where severity = 'critical' "
                            "and partition_month = coalesce(?, partition_month) group by 1 order by 1",
                            [month]).fetchall()
-    return dg.AssetCheckResult(passed=not rows, severity=dg.AssetCheckSeverity.WARN, metadata={
+    found = ", ".join(f"{rule} ({n})" for rule, n in rows)
+    return dg.AssetCheckResult(passed=not rows, severity=dg.AssetCheckSeverity.WARN, description=(
+        f"critical breaches in {month or 'the warehouse'}: {found}" if rows else "no critical breach"), metadata={
         "month": month or "all", "critical_breaches": dg.MetadataValue.json(dict(rows))})
 
 

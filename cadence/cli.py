@@ -14,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 
+from cadence import console
 from cadence import settings as cadence_settings
 
 
@@ -54,10 +55,12 @@ def cmd_generate(args: argparse.Namespace) -> int:
             "generate would overwrite them. Pick another --month or --landing (or CADENCE_DATA_DIR), or pass "
             "--force to replace the generated files (any other file there stays).")
     started = time.perf_counter()
+    quiet = getattr(args, "quiet", False)  # the demo: one line, not one per file
     manifests = generate(landing, months, leads_per_month=args.leads, seed=args.seed, defects=defects,
-                         file_format=args.format, progress=lambda msg: print(f"  {msg}", flush=True))
-    print(f"Generated {len(months)} month(s) x {args.leads:,} leads in {time.perf_counter() - started:.1f}s "
-          f"-> {landing}")
+                         file_format=args.format,
+                         progress=None if quiet else (lambda msg: print(f"  {msg}", flush=True)))
+    print(f"Generated {len(months)} month(s) x {args.leads:,} leads of sample extracts in "
+          f"{time.perf_counter() - started:.1f}s -> {landing}", flush=True)
     written = {landing / rel for m in manifests.values() for rel in m["files"]}
     others = [p for p in before if p not in written and p.name != EXTRACT_INFO and p.parent.name != "_manifest"]
     if others:
@@ -81,52 +84,65 @@ def existing_extracts(landing: Path, months: list[str]) -> list[Path]:
 
 
 def run_months(months: list[str]) -> bool:
-    """Materialise the whole asset graph for each month, one after the other, in this process. A watch
-    (orchestration/pool_watch.py) fails dead runs and frees their slots, says what a waiting run waits
-    for, and lets Ctrl-C stop a wait."""
-    cadence_settings.apply()
-    import uuid
-
-    import dagster as dg
-
-    from orchestration.definitions import defs
-    from orchestration.partitions import partition_key_of
-    from orchestration.pool_watch import PoolWatch
-
-    job = defs.resolve_job_def("monthly_audit")
-    ok = True
-    with dg.DagsterInstance.get() as instance:
-        for month in months:
-            print(f"Month {month}: materialising the asset graph", flush=True)
-            started, run_id = time.perf_counter(), str(uuid.uuid4())
-            with PoolWatch(instance, run_id, say=lambda text: print(f"  {text}", flush=True)):
-                result = job.execute_in_process(
-                    partition_key=partition_key_of(month),
-                    instance=instance,
-                    run_config={"loggers": {"cadence_progress": {}}},
-                    raise_on_error=False,
-                    run_id=run_id,
-                )
-            took = time.perf_counter() - started
-            if result.success:
-                print(f"Month {month}: done in {took:.1f}s (run {result.run_id})", flush=True)
-            else:
-                ok = False
-                print(f"Month {month}: FAILED after {took:.1f}s (run {result.run_id})", file=sys.stderr)
-                for event in result.all_events:
-                    if event.is_step_failure and event.step_failure_data:
-                        err = event.step_failure_data.error
-                        msg = err.cause.message if err and err.cause else (err.message if err else "")
-                        print(f"  {event.step_key}: {msg.strip()}", file=sys.stderr)
-    return ok
+    """Materialise the whole asset graph for each month, one after the other, in this process."""
+    return all(o.ok for o in materialise(months))
 
 
-def print_status_fresh() -> None:
+def materialise(months: list[str], verb: str = "run") -> list[console.MonthOutcome]:
+    """Run each month; the terminal shows one progress display per month, one line per failed or warned
+    step and a summary of a failure; everything else (dbt, Dagster, libraries) goes to the log file."""
+    s = cadence_settings.apply()
+    outcomes = []
+    with console.RunLog(console.log_path(s.data_dir / "logs", verb, months)) as log:
+        log.say(f"Log: {log.path}")
+        log.live("Loading the pipeline definitions ...")
+        import uuid
+
+        import dagster as dg
+
+        from orchestration.definitions import defs
+        from orchestration.partitions import partition_key_of
+        from orchestration.pool_watch import PoolWatch
+
+        job = defs.resolve_job_def("monthly_audit")
+        step_assets: dict[str, list[str]] = {node.name: [] for node in job.graph.nodes}  # a step per op
+        for assets in defs.assets or []:
+            if isinstance(assets, dg.AssetsDefinition) and assets.node_def.name in step_assets:
+                step_assets[assets.node_def.name] = sorted(k.to_user_string() for k in assets.keys)
+        with dg.DagsterInstance.get() as instance:
+            for month in months:
+                watch = log.watch(month, len(step_assets), step_assets)
+                run_id = str(uuid.uuid4())
+                # fails dead runs and frees their slots, says what a waiting run waits for, lets Ctrl-C stop a wait
+                with PoolWatch(instance, run_id, say=lambda text: log.say(f"  {text}")):
+                    result = job.execute_in_process(
+                        partition_key=partition_key_of(month),
+                        instance=instance,
+                        run_config={"loggers": {"cadence_progress": {}}},
+                        raise_on_error=False,
+                        run_id=run_id,
+                    )
+                outcome = watch.finish(result.success, result.run_id)
+                outcomes.append(outcome)
+                log.write(console.log_details(outcome))
+                log.say(console.month_line(outcome))
+                for line in console.warning_lines(outcome):
+                    log.say(line)
+                if not outcome.ok:
+                    for line in console.failure_lines(outcome, s.landing_dir, log.path):
+                        log.say(line)
+                if outcome.interrupted:  # Ctrl-C stops a backfill, not only its current month
+                    break
+    return outcomes
+
+
+def print_status_fresh(compact: bool = True) -> None:
     """print_status in a new process: a run may leave DuckDB instances cached in this one (GE keeps its
     own), and DuckDB refuses a second configuration of an open file in one process."""
     import subprocess
 
-    subprocess.run([sys.executable, "-m", "cadence.cli", "status"], check=False)
+    subprocess.run([sys.executable, "-m", "cadence.cli", "status", *(["--compact"] if compact else [])],
+                   check=False)
 
 
 def report_paths(month: str) -> list[Path]:
@@ -136,53 +152,98 @@ def report_paths(month: str) -> list[Path]:
 
 def cmd_run(args: argparse.Namespace) -> int:
     ok = run_months([args.month])
+    if not ok:  # the summary above says why; the warehouse and reports are those of an earlier run
+        return 1
     print_status_fresh()
     for path in report_paths(args.month):
         print(f"  report: {path}")
-    return 0 if ok else 1
+    return 0
 
 
 def cmd_backfill(args: argparse.Namespace) -> int:
     months = _months(args.start, args.to)
-    print(f"Backfilling {len(months)} month(s): {months[0]} .. {months[-1]}")
-    return 0 if run_months(months) else 1
+    print(f"Backfilling {len(months)} month(s): {months[0]} .. {months[-1]}", flush=True)
+    outcomes = materialise(months, verb="backfill")
+    print(f"\nBackfill {months[0]} .. {months[-1]}: {sum(o.ok for o in outcomes)} of {len(months)} month(s) done")
+    for o in outcomes:
+        if o.ok:
+            names = ", ".join(p.name for p in report_paths(o.month))
+            print(f"  {o.month}  done in {console.duration(o.seconds):<12} "
+                  f"{cadence_settings.load().reports_dir / o.month}/  ({names or 'no report'})")
+        else:
+            print(f"  {o.month}  FAILED at {', '.join(f.step for f in o.failures) or 'the run'} "
+                  "(its summary is above)")
+    for month in months[len(outcomes):]:
+        print(f"  {month}  not run (the backfill was interrupted)")
+    return 0 if len(outcomes) == len(months) and all(o.ok for o in outcomes) else 1
 
 
-def print_status() -> None:
+_SCHEMAS = ("raw", "staging", "intermediate", "marts", "analytics", "guardrails")
+
+
+def warehouse_rows(con) -> list[tuple[str, str, dict[str, int] | None, int]]:
+    """(schema, table, rows per month or None when the table has no month column, total rows) of every
+    table of the pipeline's schemas."""
+    tables = con.execute(
+        "select schema_name, table_name from duckdb_tables() where schema_name in "
+        f"({', '.join(repr(x) for x in _SCHEMAS)}) and not table_name like '\\_%' escape '\\' order by 1, 2"
+    ).fetchall()
+    cols = {}
+    for schema, table, column in con.execute(
+            "select schema_name, table_name, column_name from duckdb_columns() "
+            "where column_name in ('_partition_month', 'partition_month')").fetchall():
+        cols.setdefault((schema, table), set()).add(column)
+    out = []
+    for schema, table in tables:
+        found = cols.get((schema, table), set())
+        month_col = "_partition_month" if "_partition_month" in found else (
+            "partition_month" if "partition_month" in found else None)
+        if month_col:
+            per = dict(con.execute(f'select {month_col}, count(*) from {schema}."{table}" group by 1 order by 1'
+                                   ).fetchall())
+            out.append((schema, table, per, sum(per.values())))
+        else:
+            out.append((schema, table, None, con.execute(f'select count(*) from {schema}."{table}"').fetchone()[0]))
+    return out
+
+
+def print_status(compact: bool = False) -> int:
+    """The warehouse's tables with rows per month (compact: one line per schema). 1 when it cannot be read."""
     s = cadence_settings.apply()
     import duckdb
 
     if not s.duckdb_path.exists():
         print(f"No warehouse yet at {s.duckdb_path}")
-        return
-    con = duckdb.connect(str(s.duckdb_path), read_only=True)
+        return 0
     try:
-        tables = con.execute(
-            "select schema_name, table_name, estimated_size from duckdb_tables() "
-            "where schema_name in ('raw', 'staging', 'intermediate', 'marts', 'analytics', 'guardrails') "
-            "and not table_name like '\\_%' escape '\\' order by 1, 2"
-        ).fetchall()
-        print(f"\nWarehouse: {s.duckdb_path}")
-        for schema, table, _ in tables:
-            cols = {r[0] for r in con.execute(
-                "select column_name from duckdb_columns() where schema_name = ? and table_name = ?",
-                [schema, table]).fetchall()}
-            month_col = "_partition_month" if "_partition_month" in cols else (
-                "partition_month" if "partition_month" in cols else None)
-            if month_col:
-                per = con.execute(f'select {month_col}, count(*) from {schema}."{table}" group by 1 order by 1'
-                                  ).fetchall()
-                detail = ", ".join(f"{m}: {n:,}" for m, n in per) or "empty"
-            else:
-                total = con.execute(f'select count(*) from {schema}."{table}"').fetchone()[0]
-                detail = f"{total:,} rows"
-            print(f"  {schema + '.' + table:<44} {detail}")
+        con = duckdb.connect(str(s.duckdb_path), read_only=True)
+    except duckdb.IOException as exc:  # a run (or the UI's daemon) writing it: say so, without a traceback
+        import re
+
+        held = re.search(r"Conflicting lock is held in (.+?) \((PID \d+)\)", str(exc))
+        who = f" ({held.group(2)}: {held.group(1)})" if held else ""
+        print(f"The warehouse {s.duckdb_path} is open for writing by another process{who}; "
+              "`status` can read it once that run ends.")
+        return 1
+    try:
+        rows = warehouse_rows(con)
     finally:
         con.close()
-
-
-def cmd_status(_args: argparse.Namespace) -> int:
-    print_status()
+    if compact:
+        print(f"Warehouse: {s.duckdb_path} ({len(rows)} tables; `./run.sh status` lists them)")
+        for schema in _SCHEMAS:
+            mine = [r for r in rows if r[0] == schema]
+            if not mine:
+                continue
+            months = sorted({m for r in mine for m in (r[2] or {})})
+            span = "" if not months else (f" in {months[0]}" if len(months) == 1 else
+                                          f" over {len(months)} months ({months[0]} .. {months[-1]})")
+            print(f"  {schema:<13} {len(mine):>3} tables {sum(r[3] for r in mine):>12,} rows{span}")
+        return 0
+    print(f"\nWarehouse: {s.duckdb_path}")
+    for schema, table, per, total in rows:
+        detail = (", ".join(f"{m}: {n:,}" for m, n in per.items()) or "empty") if per is not None else f"{total:,} rows"
+        print(f"  {schema + '.' + table:<44} {detail}")
     return 0
 
 
@@ -195,6 +256,10 @@ def demo_months(month: str, count: int) -> list[str]:
     y, m = map(int, partition_key_of(month).split("-")[:2])
     first = (y * 12 + m - 1) - (count - 1)
     return _months(f"{first // 12:04d}-{first % 12 + 1:02d}", month)
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    return print_status(compact=getattr(args, "compact", False))
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -219,25 +284,25 @@ def cmd_demo(args: argparse.Namespace) -> int:
     for m in missing:
         print(f"Generating sample extracts for {m} ({args.leads:,} leads) into {s.landing_dir}")
         gen = argparse.Namespace(month=m, to=None, leads=args.leads, seed=42, defects=None,
-                                 format="csv", landing=None, force=False)
+                                 format="csv", landing=None, force=False, quiet=True)
         cmd_generate(gen)
-    ok = run_months(months)  # in order: each month has the one before it for its changes and trends
+    if not run_months(months):  # in order: each month has the one before it for its changes and trends
+        return 1  # the summary above says why and what to do
     print_status_fresh()
     reports = "\n".join(f"  {p.name:<19}: {p}" for p in report_paths(month))
     earlier = f" (after {', '.join(months[:-1])}, whose reports are beside it)" if len(months) > 1 else ""
-    print(f"""
+    print(f"""Next
+  Query            : ./run.sh status   (or any DuckDB client, read-only: duckdb -readonly {s.duckdb_path})
+  Dagster UI       : ./run.sh ui   (then open http://127.0.0.1:3000)
+  dbt docs         : ./run.sh docs (then open http://127.0.0.1:8080)
 Results of {month}{earlier}
 {reports}
   BI (read-only)   : {s.publish_dir / 'cadence_bi.duckdb'}  (+ Parquet in {s.publish_dir / 'parquet'})
   DuckDB warehouse : {s.duckdb_path}
   Landing extracts : {s.landing_dir}
   Reports          : {s.reports_dir}
-  Dagster home     : {s.dagster_home}
-Next
-  Query            : ./run.sh status   (or any DuckDB client, read-only: duckdb -readonly {s.duckdb_path})
-  Dagster UI       : ./run.sh ui   (then open http://127.0.0.1:3000)
-  dbt docs         : ./run.sh docs (then open http://127.0.0.1:8080)""")
-    return 0 if ok else 1
+  Dagster home     : {s.dagster_home}""")
+    return 0
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
@@ -250,7 +315,11 @@ def cmd_ui(args: argparse.Namespace) -> int:
            "-p", str(args.port)]
     print(f"Dagster UI on http://{args.host}:{args.port} (Ctrl-C to stop)", flush=True)
     os.chdir(cadence_settings.REPO_ROOT)
-    os.execv(cmd[0], cmd)
+    # `dagster dev` warns at every start that `dg dev` (another package, dagster-dg-cli, with its own project
+    # layout) supersedes it; it is the supported command of the dagster we pin, so that one warning is noise
+    quiet = "ignore:Function `dev_command` is superseded:FutureWarning"
+    env = {**os.environ, "PYTHONWARNINGS": ",".join(filter(None, [os.environ.get("PYTHONWARNINGS"), quiet]))}
+    os.execve(cmd[0], cmd, env)
     return 0
 
 
@@ -385,6 +454,7 @@ def build_parser() -> argparse.ArgumentParser:
     u.set_defaults(func=cmd_ui)
 
     s = sub.add_parser("status", help="list the warehouse tables with rows per month")
+    s.add_argument("--compact", action="store_true", help="one line per schema")
     s.set_defaults(func=cmd_status)
 
     k = sub.add_parser("bench", help="time the pipeline against plain DuckDB and pandas scripts at several sizes")

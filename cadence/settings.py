@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 CONFIG_DIR = REPO_ROOT / "config"
@@ -155,6 +157,24 @@ nux:
 )
 
 
+def _written_by_cadence(text: str) -> bool:
+    """An instance file an earlier cadence wrote and nobody edited: one of PREVIOUS_DAGSTER_YAMLS, or a file
+    with cadence's first line holding only the sections cadence writes, with cadence's pool limit. A file a
+    user wrote or extended (another first line, another section, another limit) is theirs."""
+    if text == DAGSTER_YAML:
+        return False
+    if text in PREVIOUS_DAGSTER_YAMLS:
+        return True
+    if not text.startswith("# Written by cadence"):
+        return False
+    try:
+        doc = yaml.safe_load(text) or {}
+    except yaml.YAMLError:
+        return False
+    return (isinstance(doc, dict) and set(doc) <= {"concurrency", "telemetry", "nux", "run_monitoring"}
+            and doc.get("concurrency") == {"pools": {"default_limit": 1}})
+
+
 def apply(settings: Settings | None = None) -> Settings:
     """Export the resolved settings to ``os.environ`` and create the state folders."""
     s = settings or load()
@@ -165,7 +185,7 @@ def apply(settings: Settings | None = None) -> Settings:
         folder.mkdir(parents=True, exist_ok=True)
     dagster_yaml = s.dagster_home / "dagster.yaml"
     current = dagster_yaml.read_text() if dagster_yaml.exists() else None
-    if current is None or current in PREVIOUS_DAGSTER_YAMLS:
+    if current is None or _written_by_cadence(current):
         tmp = dagster_yaml.with_name(f".dagster.yaml.{os.getpid()}.tmp")  # never a half-written file
         tmp.write_text(DAGSTER_YAML)
         os.replace(tmp, dagster_yaml)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
@@ -13,6 +14,20 @@ from orchestration.dbt_project import cadence_dbt_project
 
 #: Every asset that writes the DuckDB file is in this pool; the instance limits it to 1 (DuckDB: one writer).
 DUCKDB_POOL = "cadence_duckdb"
+
+
+class ClosingDuckDBResource(DuckDBResource):
+    """dagster-duckdb's resource, whose connection is also closed when the step fails inside
+    ``with duckdb.get_connection()``: the original closes it only on success, so a failed step kept the
+    file locked until garbage collection, and a `cadence status` (another process) then failed on the lock."""
+
+    @contextmanager
+    def get_connection(self):
+        with super().get_connection() as conn:
+            try:
+                yield conn
+            finally:
+                conn.close()
 
 
 class CadencePaths(dg.ConfigurableResource):
@@ -41,7 +56,7 @@ def build_resources() -> dict[str, object]:
     launched with other variables (tests, another environment) uses its own paths."""
     s = cadence_settings.apply()  # exports the defaults for every variable that is not set
     return {
-        "duckdb": DuckDBResource(
+        "duckdb": ClosingDuckDBResource(
             database=dg.EnvVar("CADENCE_DUCKDB_PATH"),
             connection_config={"memory_limit": s.duckdb_memory_limit, "threads": s.duckdb_threads,
 },

@@ -60,7 +60,8 @@ def check_result(suite: Suite, outcome: SuiteOutcome, dimension: str) -> dg.Asse
         asset_key=_key(suite.asset_key),
         passed=not failed,
         severity=dg.AssetCheckSeverity.ERROR if severity == ERROR else dg.AssetCheckSeverity.WARN,
-        description=(f"{len(failed)} of {len(checks)} checks failed: " + ", ".join(c.check for c in failed))
+        description=(f"{len(failed)} of {len(checks)} checks failed: "
+                     + "; ".join(f"{c.check}: {c.message}" if c.message else c.check for c in failed))
         if failed else f"all {len(checks)} checks passed",
         metadata=metadata,
     )

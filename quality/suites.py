@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import great_expectations.expectations as gxe
 
@@ -33,6 +34,9 @@ class Check:
     severity: str
     build: Callable[[str, Thresholds], gxe.Expectation]
     description: str
+    #: the failure in one sentence, from the outcome (a quality.validate.CheckOutcome) and the month; None:
+    #: the generic sentence (`explain`)
+    explain: Callable[[Any, str], str] | None = None
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,12 @@ class Suite:
             out.append(exp)
         return out
 
+    def explain(self, outcome: Any, month: str) -> str:
+        """The failure of one check's outcome in a sentence ('' when it passed): the reason the console, the
+        Dagster check and the suite's JSON give."""
+        check = next((c for c in self.checks if c.name == outcome.check), None)
+        return explain(check, outcome, month)
+
     @property
     def dimensions(self) -> dict[str, str]:
         """dimension -> severity (a dimension has one severity within a suite)."""
@@ -62,6 +72,45 @@ class Suite:
             if found.setdefault(c.dimension, c.severity) != c.severity:
                 raise ValueError(f"{self.name}: dimension {c.dimension} mixes severities")
         return found
+
+
+def _first_at(sample: list[dict]) -> str:
+    row = sample[0] if sample else {}
+    if row.get("_source_file") is None:
+        return ""
+    return f", first at {row['_source_file']}" + (f" row {row['_source_row']}" if row.get("_source_row") else "")
+
+
+def explain(check: Check | None, outcome: Any, month: str) -> str:
+    """One sentence saying why ``outcome`` (a CheckOutcome) failed, with its counts; '' when it passed."""
+    if outcome.success:
+        return ""
+    if outcome.error:
+        return f"the check could not run: {outcome.error}"
+    if check is not None and check.explain is not None:
+        try:
+            return check.explain(outcome, month)
+        except (KeyError, IndexError, TypeError, ValueError):
+            pass  # an unexpected sample shape: the generic sentence below
+    description = check.description if check is not None else outcome.check
+    if outcome.unexpected is None:  # a table-level expectation: no rows to count
+        return f"expected: {description}; observed: {outcome.observed}"
+    return f"{outcome.unexpected:,} row(s) break the rule '{description}'{_first_at(outcome.sample)}"
+
+
+def _another_month(o: Any, month: str) -> str:
+    found = o.sample[0]
+    return (f"{found['leads_outside_month']:,} of {found['leads']:,} leads were created outside {month}, mostly in "
+            f"{found['mostly_created_in']}: this folder seems to hold another month's export")
+
+
+def _load_log(o: Any, month: str) -> str:
+    r = o.sample[0]
+    if r.get("rows_loaded") is None:
+        return f"{o.unexpected} file(s) have rows in the table but no load in raw._loads, first {r['_source_file']}"
+    return (f"{o.unexpected} file(s) differ from their load in raw._loads, first {r['_source_file']}: "
+            f"{r['rows_in_table']:,} rows in the table for {r['rows_loaded']:,} loaded, {r['rejects_logged']:,} "
+            f"rejects logged for {r['rows_rejected']:,}")
 
 
 def rows(sql: Callable[[str, Thresholds], str]) -> Callable[[str, Thresholds], gxe.Expectation]:
@@ -77,9 +126,10 @@ def raw_suite(ent: Entity) -> Suite:
     checks = [
         Check("rows_present", "completeness" if ent.optional else "structure", WARNING if ent.optional else ERROR,
               lambda m, t: gxe.ExpectTableRowCountToBeBetween(min_value=1),
-              "the month has rows" + (" (optional: it may be absent, see raw._provided)" if ent.optional else "")),
+              "the month has rows" + (" (optional: it may be absent, see raw._provided)" if ent.optional else ""),
+              lambda o, m: f"no {ent.name} rows for {m}: the month's {ent.name} files are missing or empty"),
         Check("rows_match_load_log", "structure", ERROR, rows(lambda m, t: R.load_log_mismatch(ent, m)),
-              "every file's rows and rejected lines are exactly those the load logged"),
+              "every file's rows and rejected lines are exactly those the load logged", _load_log),
         Check("row_count_vs_previous_month", "completeness", WARNING,
               rows(lambda m, t: R.row_count_vs_previous(ent, m, t)),
               "rows within [min, max] x the previous month's"),
@@ -89,7 +139,8 @@ def raw_suite(ent: Entity) -> Suite:
     if ent.name == "leads":
         checks += [
             Check("leads_belong_to_the_month", "structure", ERROR, rows(lambda m, t: R.month_of_another_month(m)),
-                  "most leads were created in the month (else: another month's export in this folder)"),
+                  "most leads were created in the month (else: another month's export in this folder)",
+                  _another_month),
             Check("created_at_in_month", "completeness", WARNING, rows(lambda m, t: R.leads_outside_month(m)),
                   "each lead was created in the month (UTC or local date)"),
         ]

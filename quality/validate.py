@@ -36,6 +36,7 @@ class CheckOutcome:
     observed: Any               # GE's observed value (e.g. the row count)
     sample: list[dict] = field(default_factory=list)
     error: str | None = None    # the check itself failed to run
+    message: str = ""           # why it failed, in one sentence (quality.suites.explain); '' when it passed
 
 
 @dataclass
@@ -134,8 +135,10 @@ def validate_suites(suites: list[Suite], month: str, database: Path, report_dir:
             run_id = RunIdentifier(run_name=f"{month} {suite.name}", run_time=stamp)
             run_ids.append(run_id)
             result = definition.run(result_format=result_format, run_id=run_id)
-            outcomes.append(SuiteOutcome(suite.name, month, [_outcome(r, sample_size) for r in result.results],
-                                         round(time.perf_counter() - started, 3)))
+            checks = [_outcome(r, sample_size) for r in result.results]
+            for check in checks:
+                check.message = suite.explain(check, month)
+            outcomes.append(SuiteOutcome(suite.name, month, checks, round(time.perf_counter() - started, 3)))
         if report_dir is not None:
             names = {r.run_name for r in run_ids}
             # this call's results only: the month's folder also keeps the earlier runs' results

@@ -73,8 +73,14 @@ def test_raw_suite_counts_exactly_the_planted_defects(warehouse, raw_suite):
     for c in outcome.checks:
         if c.unexpected and c.check not in ("every_day_represented", "row_count_vs_previous_month"):
             assert c.sample and all("_source_file" in r or "lead_id" in r for r in c.sample), c.check
+    # every failure says why in a sentence carrying its count, kept in the JSON (the console's reason)
+    for c in outcome.checks:
+        assert bool(c.message) == (not c.success), c.check
+        if not c.success and c.unexpected and c.check not in ("rows_match_load_log", "leads_belong_to_the_month"):
+            assert f"{c.unexpected:,} row(s)" in c.message, c.message
     report = json.loads((root / "reports" / f"{raw_suite.name}.json").read_text())
     assert report["month"] == "2026-10" and len(report["checks"]) == len(outcome.checks)
+    assert [c["message"] for c in report["checks"]] == [c.message for c in outcome.checks]
     assert (root / "reports" / "data_docs" / "index.html").exists()
     assert any((root / "reports" / "validations").rglob("*.json"))
 

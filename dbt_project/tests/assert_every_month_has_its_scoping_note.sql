@@ -1,4 +1,7 @@
 -- Every month of fct_lead_cadence records the scoping note its numbers were computed with.
+-- dagster: reported as an asset check of fct_lead_cadence (a test reading several models needs one)
+{{ config(meta={'dagster': {'ref': {'name': 'fct_lead_cadence'}}}) }}
+
 select distinct lead_cadence.partition_month, lead_cadence.scoping_note_version
 from {{ ref('fct_lead_cadence') }} as lead_cadence
 left join {{ ref('fct_scoping_note_runs') }} as runs

@@ -1,4 +1,7 @@
 -- Fan-out guard: fct_lead_cadence has exactly one row per kept staging lead of the month, and no other.
+-- dagster: reported as an asset check of fct_lead_cadence (a test reading several models needs one)
+{{ config(meta={'dagster': {'ref': {'name': 'fct_lead_cadence'}}}) }}
+
 with kept_leads as (
 
     select partition_month, lead_id from {{ ref('stg_crm__leads') }}

@@ -1,5 +1,8 @@
 -- Every segment level partitions the month's in-scope leads: its leads and conversions add up to 'all',
 -- and 'all' equals the in-scope rows of fct_lead_cadence.
+-- dagster: reported as an asset check of kpi_segments_monthly (a test reading several models needs one)
+{{ config(meta={'dagster': {'ref': {'name': 'kpi_segments_monthly'}}}) }}
+
 with segments as (
 
     select * from {{ ref('kpi_segments_monthly') }}
