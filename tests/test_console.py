@@ -85,7 +85,8 @@ def test_the_demo_prints_under_40_lines_ending_with_the_result_paths(tmp_path):
     assert len(lines) < 40, demo.stdout
     assert demo.stderr == ""  # no BetaWarning or any other warning line
     assert "\x1b[" not in demo.stdout  # no colour codes when redirected
-    results = lines.index("Results of 2026-09")
+    results = next(i for i, line in enumerate(lines) if line.startswith("Results of 2026-09"))
+    assert re.search(r"^Month 2026-07: .*\n(?:.*\n)*Month 2026-08: .*\n(?:.*\n)*Month 2026-09: ", demo.stdout, re.M)
     paths = [line.split(": ", 1)[1].split("  (+")[0] for line in lines[results + 1:]]
     assert len(paths) >= 9 and all(Path(p).exists() for p in paths), lines[results:]
     assert {Path(p).name for p in paths} >= {"dashboard.html", "audit_note.html", "audit_workbook.xlsx"}

@@ -66,7 +66,12 @@ class Cli:
 
     @property
     def text(self) -> str:
-        return self.log.read_text()
+        """What the command printed, then its run log (dbt's and Dagster's lines: the terminal shows a
+        progress display only, cadence/console.py); the log's path is the command's first line."""
+        out = self.log.read_text()
+        first = out.splitlines()[0] if out else ""
+        run_log = Path(first[len("Log: "):]) if first.startswith("Log: ") else None
+        return out + (run_log.read_text() if run_log and run_log.exists() else "")
 
     def wait_for(self, needle: str, timeout: float = 120.0) -> str:
         deadline = time.time() + timeout
@@ -135,7 +140,7 @@ def test_a_killed_run_is_failed_its_slot_freed_and_alerted_and_a_waiting_run_say
             # kill -9 the holder: the waiting command finds it dead, fails it, frees the slot and goes on
             holder.kill()
             holder.wait()
-            text = second.wait_for("ok ingest_crm", timeout=60)
+            text = second.wait_for("freed its slot(s)", timeout=60)
             assert f"dead run found: run {holder_run.run_id}" in text
             assert "freed its slot(s) cadence_duckdb/pool_holder" in text
             assert instance.get_run_by_id(holder_run.run_id).status == dg.DagsterRunStatus.FAILURE
