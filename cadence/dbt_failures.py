@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from cadence.contract import ENTITIES
 from cadence.untrusted import excerpt
 
 #: Failing rows quoted per failed test.
@@ -37,6 +38,9 @@ def _test_line(result: dict[str, Any], node: dict[str, Any], nodes: dict[str, An
     rule = meta.get("name") or "singular test " + node.get("name", "?")
     if "values" in kwargs:
         rule += " (" + ", ".join(str(v) for v in kwargs["values"]) + ")"
+    elif rule == "contract_values" and column:  # the values come from the contract (cadence/contract.py)
+        allowed = next((e.value_sets.get(column, ()) for e in ENTITIES if e.name == kwargs.get("entity")), ())
+        rule += " (" + ", ".join([*allowed, *(["other"] if kwargs.get("other") else [])]) + ")"
     head = f"dbt test {rule} failed on {model}" + (f".{column}" if column else "") + f" for {month}"
     if result.get("status") == "error":
         return f"{head}: the test itself errored: {excerpt(result.get('message'), 300)}"

@@ -26,7 +26,7 @@ def dbt_build(database: Path, month: str | None, select: str = "staging cleaning
     cmd = [dbt, command, "--select", *select.split(), "--vars", variables,
            "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
            "--target-path", str(workdir / "dbt_target"), "--quiet"]
-    if command == "build":  # dbt's unit tests run in tests/test_dbt_unit.py, with the default vars
+    if command in ("build", "test"):  # dbt's unit tests run in tests/test_dbt_unit.py, with the default vars
         cmd += ["--indirect-selection", "cautious", "--exclude", "test_type:unit"]
     done = subprocess.run(cmd, env=env, cwd=DBT_PROJECT_DIR, capture_output=True, text=True, timeout=300)
     if check and done.returncode != 0:

@@ -90,3 +90,15 @@ left join {{ to }} as parent
 where child.{{ column_name }} is not null
     and parent.{{ field }} is null
 {% endmacro %}
+
+{#-
+    The contract's coded values (cadence/contract.py, var contract_value_sets): a staging column holds one
+    of them (or `other`, for a lead's segment column kept with an unknown value, when `other` is allowed).
+    The failing rows come back whole, like accepted_values. Adding a value touches contract.py only.
+-#}
+{% test contract_values(model, column_name, entity, other=false) %}
+{%- set values = var('contract_value_sets')[entity][column_name] + (['other'] if other else []) %}
+select *
+from {{ model }}
+where {{ column_name }} not in ({{ sql_list(values) }})
+{% endtest %}
