@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 from pathlib import Path
@@ -99,18 +100,27 @@ def ensure_manifest(project_dir: Path = cadence_settings.DBT_PROJECT_DIR) -> Pat
     every build) when the manifest is missing or older than the project's files or the scoping note."""
     s = cadence_settings.apply()
     manifest = project_dir / "target" / "manifest.json"
-    if manifest_is_stale(project_dir, s.scoping_note):
-        from dbt.cli.main import dbtRunner
-
-        args = ["parse", "--quiet", "--project-dir", str(project_dir), "--profiles-dir", str(project_dir),
-                "--vars", json.dumps(invocation_vars(s.scoping_note), sort_keys=True)]
-        cwd = os.getcwd()
-        try:
-            os.chdir(project_dir)
-            result = dbtRunner().invoke(args)
-        finally:
-            os.chdir(cwd)
-        if not result.success:
-            raise RuntimeError(f"dbt parse failed in {project_dir}: {result.exception}")
-        _stamp(project_dir).write_text(_stamp_text(project_dir, s.scoping_note))
+    manifest.parent.mkdir(parents=True, exist_ok=True)
+    # One check-and-parse at a time across processes: two commands (or the webserver and the daemon)
+    # starting together would both parse, and one would read the other's half-written manifest.json.
+    with open(project_dir / "target" / ".cadence_parse.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if manifest_is_stale(project_dir, s.scoping_note):
+            _parse(project_dir, s.scoping_note)
     return manifest
+
+
+def _parse(project_dir: Path, scoping_note: Path) -> None:
+    from dbt.cli.main import dbtRunner
+
+    args = ["parse", "--quiet", "--project-dir", str(project_dir), "--profiles-dir", str(project_dir),
+            "--vars", json.dumps(invocation_vars(scoping_note), sort_keys=True)]
+    cwd = os.getcwd()
+    try:
+        os.chdir(project_dir)
+        result = dbtRunner().invoke(args)
+    finally:
+        os.chdir(cwd)
+    if not result.success:
+        raise RuntimeError(f"dbt parse failed in {project_dir}: {result.exception}")
+    _stamp(project_dir).write_text(_stamp_text(project_dir, scoping_note))

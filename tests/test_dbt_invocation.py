@@ -82,3 +82,22 @@ def test_only_the_newest_dbt_run_folders_are_kept(tmp_path):
     assert sorted(p.name for p in removed) == ["2026-09-run0", "2026-09-run1", "2026-09-run2"]
     assert sorted(p.name for p in runs.iterdir()) == [f"2026-09-run{i}" for i in range(3, 8)]
     assert prune_run_targets(runs, keep=5) == []
+
+
+def test_two_processes_starting_together_get_a_whole_manifest(tmp_path):
+    """Two commands (or the webserver and the daemon) starting together with a stale manifest: one parses,
+    the other waits for it (a file lock) instead of parsing too and reading a half-written manifest.json."""
+    import os
+    import subprocess
+    import sys
+
+    from cadence.settings import DBT_PROJECT_DIR
+
+    (DBT_PROJECT_DIR / "target" / "cadence_parse_vars.json").unlink(missing_ok=True)  # stale: both would parse
+    code = ("import orjson; from cadence.dbt_manifest import ensure_manifest; "
+            "orjson.loads(ensure_manifest().read_bytes()); print('whole')")
+    env = {**os.environ, "CADENCE_DATA_DIR": str(tmp_path)}
+    procs = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True, env=env) for _ in range(3)]
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0] and all(o.strip() == "whole" for o, _ in outs), outs
