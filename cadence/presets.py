@@ -28,7 +28,7 @@ from typing import Any
 
 import yaml
 
-from cadence.contract import ENTITIES, entity
+from cadence.contract import ENTITIES, entity, rewrite_generated
 from cadence.mapping import EntityMapping, Expr, MappingError, _entity_mapping
 
 PRESETS_DIR = Path(__file__).resolve().parents[1] / "config" / "presets"
@@ -299,13 +299,7 @@ def render_markdown() -> str:
 
 def write_docs(path: Path | str) -> bool:
     """Rewrite the generated part of docs/vendors.md; True when it changed."""
-    path = Path(path)
-    text = path.read_text(encoding="utf-8")
-    start, end = text.index(DOC_BEGIN) + len(DOC_BEGIN), text.index(DOC_END)
-    new = text[:start] + "\n" + render_markdown() + text[end:]
-    if new != text:
-        path.write_text(new, encoding="utf-8")
-    return new != text
+    return rewrite_generated(path, DOC_BEGIN, DOC_END, render_markdown())
 
 
 if __name__ == "__main__":
